@@ -1,0 +1,45 @@
+"""Shared fixtures: a wheelhouse of tiny third-party packages and a private uv cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import make_wheel, tool_env
+
+#: The third-party packages every test workspace can depend on, offline.
+WHEELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("alpha", "1.0", ()),
+    ("beta", "1.0", ()),
+    ("gamma", "1.0", ()),
+    ("gamma", "2.0", ()),
+    ("delta", "1.0", ("gamma",)),
+    ("epsilon", "1.0", ("delta",)),
+    ("zeta", "1.0", ()),
+    ("eta", "1.0", ()),
+    ("theta", "1.0", ()),
+    ("winonly", "1.0", ()),
+)
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of tiny wheels; ``delta`` needs ``gamma``, ``epsilon`` needs ``delta``."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    for name, version, requires in WHEELS:
+        make_wheel(folder, name, version, requires)
+    make_wheel(folder, "kappa", "1.0", (), extras={"fast": ["theta"]})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A uv cache private to this test run, so tests never depend on the user's cache."""
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+@pytest.fixture
+def env(uv_cache: Path) -> dict[str, str]:
+    """The environment for running uv and nox offline in a test."""
+    return tool_env(uv_cache)

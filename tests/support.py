@@ -1,0 +1,190 @@
+"""Building blocks for tests: tiny wheels, offline workspaces and the real uv.
+
+Nothing here reaches the network. Third-party packages are wheels written directly as zip
+files into a wheelhouse, with a fixed timestamp so that they are byte-reproducible; test
+workspaces point uv at that wheelhouse with ``no-index`` and ``find-links``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def make_wheel(
+    wheelhouse: Path,
+    name: str,
+    version: str = "1.0",
+    requires: Sequence[str] = (),
+    extras: Mapping[str, Sequence[str]] | None = None,
+) -> Path:
+    """Write a pure-Python wheel ``name-version`` whose module is importable as ``name``.
+
+    ``requires`` become ``Requires-Dist`` lines; ``extras`` map an extra to its requirements.
+    """
+    module = canonicalize_name(name).replace("-", "_")
+    dist = f"{module}-{version}"
+    meta = [
+        "Metadata-Version: 2.1",
+        f"Name: {name}",
+        f"Version: {version}",
+        *(f"Requires-Dist: {req}" for req in requires),
+    ]
+    for extra, reqs in (extras or {}).items():
+        meta.append(f"Provides-Extra: {extra}")
+        meta.extend(f"Requires-Dist: {req}; extra == '{extra}'" for req in reqs)
+    files = {
+        f"{module}/__init__.py": f"__version__ = {version!r}\n".encode(),
+        f"{dist}.dist-info/METADATA": ("\n".join(meta) + "\n").encode(),
+        f"{dist}.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = [_record_line(path, data) for path, data in files.items()]
+    record.append(f"{dist}.dist-info/RECORD,,")
+    files[f"{dist}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    target = wheelhouse / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            archive.writestr(zipfile.ZipInfo(path, _EPOCH), data)
+    return target
+
+
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> None:
+    """Write ``files`` (relative path -> text, dedented, or raw bytes) below ``root``."""
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+
+
+def toml_list(items: Iterable[str]) -> str:
+    """Render strings as an inline TOML array."""
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def member_toml(
+    name: str,
+    *,
+    dependencies: Sequence[str] = (),
+    extras: Mapping[str, Sequence[str]] | None = None,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    workspace_sources: Sequence[str] = (),
+    packaged: bool = True,
+    requires_python: str = ">=3.10",
+    extra_toml: str = "",
+) -> str:
+    """A member's ``pyproject.toml``: built with ``uv_build`` (part of uv) unless not packaged."""
+    lines = [
+        "[project]",
+        f'name = "{name}"',
+        'version = "0.1.0"',
+        f'requires-python = "{requires_python}"',
+        f"dependencies = {toml_list(dependencies)}",
+    ]
+    if extras:
+        lines.append("[project.optional-dependencies]")
+        lines.extend(f'"{extra}" = {toml_list(reqs)}' for extra, reqs in extras.items())
+    if groups:
+        lines.append("[dependency-groups]")
+        lines.extend(f'"{group}" = {toml_list(reqs)}' for group, reqs in groups.items())
+    if workspace_sources:
+        lines.append("[tool.uv.sources]")
+        lines.extend(f'"{source}" = {{ workspace = true }}' for source in workspace_sources)
+    if packaged:
+        lines += [
+            "[build-system]",
+            'requires = ["uv_build>=0.8,<0.20"]',
+            'build-backend = "uv_build"',
+        ]
+    text = "\n".join(lines) + "\n"
+    return text + textwrap.dedent(extra_toml)
+
+
+def package_sources(root: Path, member_dir: str, name: str) -> None:
+    """Give a packaged member the ``src/<module>/__init__.py`` that ``uv_build`` expects."""
+    module = canonicalize_name(name).replace("-", "_")
+    write_tree(root / member_dir, {f"src/{module}/__init__.py": f"NAME = {name!r}\n"})
+
+
+def offline_index(wheelhouse: Path) -> str:
+    """The root ``[tool.uv]`` lines that make uv resolve from ``wheelhouse`` only."""
+    return f'no-index = true\nfind-links = ["{wheelhouse.as_posix()}"]\n'
+
+
+def real_python_path() -> str:
+    """``PATH`` with real interpreters ahead of pyenv's shims, which confuse uv's discovery."""
+    parts = [str(Path(sys.executable).parent)]
+    pyenv_versions = Path.home() / ".pyenv" / "versions"
+    if pyenv_versions.is_dir():
+        for version in sorted(pyenv_versions.iterdir(), reverse=True):
+            if version.name.startswith("3.") and (version / "bin").is_dir():
+                parts.append(str(version / "bin"))
+    parts.append(os.environ.get("PATH", ""))
+    return os.pathsep.join(parts)
+
+
+def tool_env(cache_dir: Path | None = None) -> dict[str, str]:
+    """An environment for running uv and nox offline and quietly in tests."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("UV_", "VIRTUAL_ENV", "NOX"))}
+    env.update(
+        PATH=real_python_path(),
+        UV_OFFLINE="1",
+        UV_NO_PROGRESS="1",
+        UV_PYTHON_DOWNLOADS="never",
+        UV_PYTHON=sys.executable,
+    )
+    if cache_dir is not None:
+        env["UV_CACHE_DIR"] = str(cache_dir)
+    return env
+
+
+def uv_bin() -> str:
+    """The uv executable that comes with the ``uv`` package installed beside the tests."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found is None:
+            raise RuntimeError("uv is not installed; pip install uv") from None
+        return found
+
+
+def run_uv(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the real uv; raise with its stderr when ``check`` and it fails."""
+    proc = subprocess.run(
+        [uv_bin(), *args],
+        cwd=cwd,
+        env=dict(env) if env is not None else tool_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"uv {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
