@@ -147,7 +147,11 @@ def real_python_path() -> str:
 
 def tool_env(cache_dir: Path | None = None) -> dict[str, str]:
     """An environment for running uv and nox offline and quietly in tests."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("UV_", "VIRTUAL_ENV", "NOX"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("UV_", "VIRTUAL_ENV", "NOX"))
+    }
     env.update(
         PATH=real_python_path(),
         UV_OFFLINE="1",

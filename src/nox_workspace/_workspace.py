@@ -1,0 +1,492 @@
+"""Discovery: find a uv workspace's root and members exactly as uv does.
+
+Discovery reads ``pyproject.toml`` files and nothing else: no subprocess, no ``uv.lock``. It is
+what runs when a noxfile loads, so it must be cheap and must fail early, with one line, where
+uv would refuse the workspace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from nox_workspace._errors import DiscoveryError
+from nox_workspace._glob import exclude_matcher, expand_members, holds_only_ignored_files, normalize
+from nox_workspace._toml import load_toml
+
+__all__ = ["Edge", "EdgeKind", "Member", "Workspace", "discover", "load_workspace"]
+
+EdgeKind = Literal["dependency", "extra", "group"]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """``source`` depends on the workspace member ``target``.
+
+    ``kind`` says where the requirement stands: ``dependency`` (``project.dependencies``),
+    ``extra`` (``project.optional-dependencies``, ``via`` names the extra) or ``group``
+    (``[dependency-groups]``, ``via`` names the group).
+    """
+
+    source: str
+    target: str
+    kind: EdgeKind
+    via: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One workspace member, as its ``pyproject.toml`` declares it.
+
+    ``virtual`` members are not packaged (``[tool.uv] package = false``, or no build
+    system): uv installs their dependencies but not the member itself.
+    """
+
+    name: str
+    path: Path
+    relpath: str
+    pyproject: Path
+    virtual: bool
+    is_root: bool
+    requires_python: str | None
+    dependencies: tuple[str, ...]
+    optional_dependencies: Mapping[str, tuple[str, ...]] = field(hash=False)
+    dependency_groups: Mapping[str, tuple[str, ...]] = field(hash=False)
+    default_groups: tuple[str, ...] | Literal["all"]
+    edges: tuple[Edge, ...]
+    settings: Mapping[str, Any] = field(hash=False)
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Names of the members this one depends on, through any kind of edge, sorted."""
+        return tuple(sorted({edge.target for edge in self.edges if edge.target != self.name}))
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        """Names of the member's extras, sorted."""
+        return tuple(sorted(self.optional_dependencies))
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Names of the member's dependency groups, sorted."""
+        return tuple(sorted(self.dependency_groups))
+
+    def resolved_default_groups(self) -> tuple[str, ...]:
+        """The groups ``uv sync --package`` turns on by default for this member."""
+        if self.default_groups == "all":
+            return self.groups
+        return self.default_groups
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A uv workspace: its root, its members (sorted by name) and the root's groups.
+
+    A *virtual root* (a root ``pyproject.toml`` without ``[project]``) is not a member, but
+    its ``[dependency-groups]`` still exist (``root_groups``).
+    """
+
+    root: Path
+    pyproject: Path
+    members: tuple[Member, ...]
+    root_groups: Mapping[str, tuple[str, ...]] = field(hash=False)
+    skipped: tuple[str, ...]
+
+    @property
+    def lock_path(self) -> Path:
+        """Where uv keeps the workspace's lock file."""
+        return self.root / "uv.lock"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Member names, sorted."""
+        return tuple(member.name for member in self.members)
+
+    @property
+    def root_member(self) -> Member | None:
+        """The root, when it is a member itself (it has a ``[project]`` table)."""
+        return next((member for member in self.members if member.is_root), None)
+
+    @property
+    def requires_python(self) -> str | None:
+        """The intersection of the members' ``requires-python``, as uv computes it."""
+        specifiers = [m.requires_python for m in self.members if m.requires_python]
+        if not specifiers:
+            return None
+        combined = SpecifierSet(",".join(specifiers))
+        return str(combined) or None
+
+    def member(self, name: str) -> Member:
+        """The member called ``name`` (any spelling that normalizes to it)."""
+        wanted = canonicalize_name(name)
+        for member in self.members:
+            if member.name == wanted:
+                return member
+        raise DiscoveryError(
+            f"no workspace member named {name!r}",
+            path=self.pyproject,
+            hint=f"members are: {', '.join(self.names) or '(none)'}",
+        )
+
+    def dependencies(self) -> Mapping[str, tuple[str, ...]]:
+        """Member name -> names of the members it depends on (the member graph)."""
+        return {member.name: member.depends_on for member in self.members}
+
+    def dependents(self) -> Mapping[str, tuple[str, ...]]:
+        """Member name -> names of the members that depend on it (the reverse graph)."""
+        reverse: dict[str, set[str]] = {name: set() for name in self.names}
+        for member in self.members:
+            for target in member.depends_on:
+                reverse.setdefault(target, set()).add(member.name)
+        return {name: tuple(sorted(sources)) for name, sources in reverse.items()}
+
+    def topological_order(self) -> tuple[str, ...]:
+        """Members with every dependency before its dependents; cycles keep name order."""
+        graph = self.dependencies()
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(name: str) -> None:
+            if state.get(name):
+                return
+            state[name] = 1
+            for target in graph.get(name, ()):
+                visit(target)
+            state[name] = 2
+            order.append(name)
+
+        for name in self.names:
+            visit(name)
+        return tuple(order)
+
+    def upstream(self, names: Iterable[str]) -> tuple[str, ...]:
+        """``names`` and every member they depend on, transitively, sorted."""
+        return _reach(self.dependencies(), names)
+
+    def downstream(self, names: Iterable[str]) -> tuple[str, ...]:
+        """``names`` and every member that depends on them, transitively, sorted."""
+        return _reach(self.dependents(), names)
+
+
+def _reach(graph: Mapping[str, Sequence[str]], start: Iterable[str]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    stack = list(start)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(graph.get(name, ()))
+    return tuple(sorted(seen))
+
+
+def discover(start: Path | str | None = None) -> Workspace:
+    """Find the workspace that contains ``start`` (default: the current directory).
+
+    Walks up from ``start`` as uv does: the first ``pyproject.toml`` with
+    ``[tool.uv.workspace]`` is the root. A project that is not a member of the workspace
+    above it, or that has none, is a workspace of its own with itself as the only member.
+    """
+    begin = normalize(start if start is not None else Path.cwd())
+    project: Path | None = None
+    for directory in (begin, *begin.parents):
+        candidate = directory / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        data = load_toml(candidate, DiscoveryError)
+        if _table(data, "tool", "uv", "workspace", source=candidate) is not None:
+            workspace = _build(directory, candidate, data)
+            if project is None or any(m.path == project for m in workspace.members):
+                return workspace
+            break
+        if project is None and "project" in data:
+            project = directory
+    if project is not None:
+        pyproject = project / "pyproject.toml"
+        return _build(project, pyproject, load_toml(pyproject, DiscoveryError))
+    raise DiscoveryError(
+        "no pyproject.toml with [tool.uv.workspace] or [project] here or in any parent",
+        path=begin,
+        hint="run from inside a uv workspace or pass --root",
+    )
+
+
+def load_workspace(root: Path | str) -> Workspace:
+    """Load the workspace whose root is exactly ``root`` (no walking up)."""
+    root_path = normalize(root)
+    pyproject = root_path / "pyproject.toml"
+    if not pyproject.is_file():
+        raise DiscoveryError(
+            "no pyproject.toml at the workspace root", path=root_path, hint="pass the root folder"
+        )
+    return _build(root_path, pyproject, load_toml(pyproject, DiscoveryError))
+
+
+def _table(data: Mapping[str, Any], *keys: str, source: Path) -> Mapping[str, Any] | None:
+    """The nested table at ``keys``, ``None`` when absent; an error when it is not a table."""
+    current: Any = data
+    for depth, key in enumerate(keys):
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+        if not isinstance(current, Mapping):
+            dotted = ".".join(keys[: depth + 1])
+            raise DiscoveryError(f"[{dotted}] must be a table", path=source, hint="fix its type")
+    table: Mapping[str, Any] = current
+    return table
+
+
+def _strings(value: Any, what: str, source: Path) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DiscoveryError(f"{what} must be a list of strings", path=source, hint="fix its type")
+    return list(value)
+
+
+def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
+    """Expand the globs under ``root`` and read every member's ``pyproject.toml``."""
+    config = _table(data, "tool", "uv", "workspace", source=pyproject) or {}
+    patterns = _strings(config.get("members"), "tool.uv.workspace.members", pyproject)
+    excluded = exclude_matcher(
+        root, _strings(config.get("exclude"), "tool.uv.workspace.exclude", pyproject)
+    )
+    root_sources = _sources(data, pyproject)
+
+    found: dict[Path, Mapping[str, Any]] = {}
+    skipped: list[str] = []
+    if "project" in data:
+        found[root] = data
+    for pattern in patterns:
+        for path in expand_members(root, pattern, pyproject):
+            if path in found:
+                continue
+            if excluded is not None and excluded.fullmatch(path.as_posix()):
+                skipped.append(f"{_rel(root, path)}: excluded")
+                continue
+            member_toml = path / "pyproject.toml"
+            if not member_toml.is_file():
+                if path.name.startswith(".") or holds_only_ignored_files(path):
+                    skipped.append(f"{_rel(root, path)}: no pyproject.toml (hidden or ignored)")
+                    continue
+                raise DiscoveryError(
+                    f"workspace member {_rel(root, path)} (matched by {pattern!r}) "
+                    "has no pyproject.toml",
+                    path=pyproject,
+                    hint="add one, or leave the folder out with tool.uv.workspace.exclude",
+                )
+            member_data = load_toml(member_toml, DiscoveryError)
+            if _table(member_data, "tool", "uv", "workspace", source=member_toml) is not None:
+                raise DiscoveryError(
+                    "nested workspaces are not supported, but this member has [tool.uv.workspace]",
+                    path=member_toml,
+                    hint="remove the table or exclude the member",
+                )
+            if "project" not in member_data:
+                raise DiscoveryError(
+                    "workspace member has no [project] table",
+                    path=member_toml,
+                    hint="add [project] with a name, or exclude the folder",
+                )
+            uv_table = _table(member_data, "tool", "uv", source=member_toml) or {}
+            if uv_table.get("managed") is False:
+                skipped.append(f"{_rel(root, path)}: tool.uv.managed = false")
+                continue
+            found[path] = member_data
+
+    names: dict[str, Path] = {}
+    for path, project_data in found.items():
+        name = _project_name(project_data, path / "pyproject.toml")
+        if name in names:
+            raise DiscoveryError(
+                f"two workspace members are both named {name!r}: "
+                f"{_rel(root, names[name])} and {_rel(root, path)}",
+                path=pyproject,
+                hint="rename one of them or exclude it",
+            )
+        names[name] = path
+
+    members = tuple(
+        sorted(
+            (_member(root, path, d, set(names), root_sources) for path, d in found.items()),
+            key=lambda member: member.name,
+        )
+    )
+    root_groups: Mapping[str, tuple[str, ...]] = (
+        next(m.dependency_groups for m in members if m.is_root)
+        if "project" in data
+        else _groups(data, pyproject)
+    )
+    return Workspace(
+        root=root,
+        pyproject=pyproject,
+        members=members,
+        root_groups=MappingProxyType(dict(root_groups)),
+        skipped=tuple(skipped),
+    )
+
+
+def _rel(root: Path, path: Path) -> str:
+    """``path`` relative to ``root``, ``/``-separated; ``.`` for the root itself."""
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _project_name(data: Mapping[str, Any], source: Path) -> str:
+    project = _table(data, "project", source=source) or {}
+    name = project.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise DiscoveryError(
+            "[project] has no name", path=source, hint='add name = "..." under [project]'
+        )
+    return canonicalize_name(name)
+
+
+def _sources(data: Mapping[str, Any], source: Path) -> dict[str, bool]:
+    """``tool.uv.sources``: normalized name -> whether it is ``{ workspace = true }``."""
+    table = _table(data, "tool", "uv", "sources", source=source) or {}
+    result: dict[str, bool] = {}
+    for name, value in table.items():
+        entries = value if isinstance(value, list) else [value]
+        result[canonicalize_name(name)] = any(
+            isinstance(entry, Mapping) and entry.get("workspace") is True for entry in entries
+        )
+    return result
+
+
+def _groups(data: Mapping[str, Any], source: Path) -> dict[str, tuple[str, ...]]:
+    """``[dependency-groups]`` (with ``include-group`` expanded) plus legacy dev-dependencies."""
+    table = _table(data, "dependency-groups", source=source) or {}
+    raw: dict[str, Any] = {canonicalize_name(name): value for name, value in table.items()}
+    uv_table = _table(data, "tool", "uv", source=source) or {}
+    legacy = _strings(uv_table.get("dev-dependencies"), "tool.uv.dev-dependencies", source)
+    if legacy:
+        raw["dev"] = [*legacy, *(raw.get("dev") or [])]
+
+    def expand(group: str, trail: tuple[str, ...]) -> list[str]:
+        if group in trail:
+            chain = " -> ".join((*trail, group))
+            raise DiscoveryError(
+                f"dependency groups include each other in a cycle: {chain}",
+                path=source,
+                hint="remove one include-group",
+            )
+        entries = raw.get(group)
+        if not isinstance(entries, list):
+            raise DiscoveryError(
+                f"dependency group {group!r} is missing or not a list",
+                path=source,
+                hint="define it as a list of requirements",
+            )
+        out: list[str] = []
+        for entry in entries:
+            if isinstance(entry, str):
+                out.append(entry)
+            elif isinstance(entry, Mapping) and isinstance(entry.get("include-group"), str):
+                out.extend(expand(canonicalize_name(entry["include-group"]), (*trail, group)))
+            else:
+                raise DiscoveryError(
+                    f"dependency group {group!r} has an entry that is neither a requirement "
+                    "nor {include-group = ...}",
+                    path=source,
+                    hint="fix the entry",
+                )
+        return out
+
+    return {group: tuple(expand(group, ())) for group in raw}
+
+
+def _member(
+    root: Path,
+    path: Path,
+    data: Mapping[str, Any],
+    member_names: set[str],
+    root_sources: Mapping[str, bool],
+) -> Member:
+    source = path / "pyproject.toml"
+    project = _table(data, "project", source=source) or {}
+    name = _project_name(data, source)
+    uv_table = _table(data, "tool", "uv", source=source) or {}
+
+    requires_python = project.get("requires-python")
+    if requires_python is not None:
+        if not isinstance(requires_python, str):
+            raise DiscoveryError(
+                "project.requires-python must be a string", path=source, hint='e.g. ">=3.10"'
+            )
+        try:
+            SpecifierSet(requires_python)
+        except InvalidSpecifier:
+            raise DiscoveryError(
+                f"project.requires-python {requires_python!r} is not a valid specifier",
+                path=source,
+                hint='write it like ">=3.10"',
+            ) from None
+
+    dependencies = tuple(_strings(project.get("dependencies"), "project.dependencies", source))
+    optional_table = _table(data, "project", "optional-dependencies", source=source) or {}
+    optional: dict[str, tuple[str, ...]] = {
+        canonicalize_name(extra): tuple(
+            _strings(reqs, f"project.optional-dependencies.{extra}", source)
+        )
+        for extra, reqs in optional_table.items()
+    }
+    groups = _groups(data, source)
+
+    default_groups: tuple[str, ...] | Literal["all"] = ("dev",)
+    raw_default = uv_table.get("default-groups")
+    if raw_default == "all":
+        default_groups = "all"
+    elif raw_default is not None:
+        default_groups = tuple(
+            canonicalize_name(group)
+            for group in _strings(raw_default, "tool.uv.default-groups", source)
+        )
+
+    package = uv_table.get("package")
+    packaged = package if isinstance(package, bool) else "build-system" in data
+
+    workspace_sources = {**root_sources, **_sources(data, source)}
+    edges: list[Edge] = []
+
+    def add_edges(requirements: Iterable[str], kind: EdgeKind, via: str | None) -> None:
+        for text in requirements:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement as exc:
+                reason = str(exc).splitlines()[0]
+                raise DiscoveryError(
+                    f"invalid requirement {text!r}: {reason}", path=source, hint="fix it"
+                ) from None
+            target = canonicalize_name(requirement.name)
+            if target in member_names and workspace_sources.get(target):
+                edges.append(Edge(name, target, kind, via))
+
+    add_edges(dependencies, "dependency", None)
+    for extra, requirements in optional.items():
+        add_edges(requirements, "extra", extra)
+    for group, requirements in groups.items():
+        add_edges(requirements, "group", group)
+
+    settings = _table(data, "tool", "nox-workspace", source=source) or {}
+    return Member(
+        name=name,
+        path=path,
+        relpath=_rel(root, path),
+        pyproject=source,
+        virtual=not packaged,
+        is_root=path == root,
+        requires_python=requires_python,
+        dependencies=dependencies,
+        optional_dependencies=MappingProxyType(optional),
+        dependency_groups=MappingProxyType(groups),
+        default_groups=default_groups,
+        edges=tuple(dict.fromkeys(edges)),
+        settings=MappingProxyType(dict(settings)),
+    )

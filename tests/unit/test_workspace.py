@@ -1,0 +1,142 @@
+"""The workspace model: what each member declares and how members depend on each other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nox_workspace import DiscoveryError
+from nox_workspace._workspace import Edge, discover, load_workspace
+from tests.support import member_toml, write_tree
+
+
+@pytest.fixture
+def workspace_root(tmp_path: Path) -> Path:
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": """
+                [tool.uv.workspace]
+                members = ["packages/*"]
+                [tool.uv.sources]
+                core = { workspace = true }
+                [dependency-groups]
+                lint = ["ruff"]
+            """,
+            "packages/core/pyproject.toml": member_toml("core", requires_python=">=3.10"),
+            "packages/api/pyproject.toml": """
+                [project]
+                name = "API_Server"
+                version = "1.0"
+                requires-python = ">=3.11"
+                dependencies = ["core", "alpha>=1"]
+                [project.optional-dependencies]
+                cli = ["tools"]
+                [dependency-groups]
+                dev = ["beta"]
+                docs = [{include-group = "dev"}]
+                [tool.uv]
+                default-groups = ["docs"]
+                [tool.uv.sources]
+                tools = { workspace = true }
+                [tool.nox-workspace]
+                skip = ["lint"]
+                [build-system]
+                requires = ["uv_build"]
+                build-backend = "uv_build"
+            """,
+            "packages/tools/pyproject.toml": member_toml(
+                "tools", groups={"test": ["core"]}, packaged=False
+            ),
+        },
+    )
+    return tmp_path
+
+
+def test_members_are_sorted_and_normalized(workspace_root: Path) -> None:
+    """Names are normalized (PEP 503) and members come sorted by name, as uv lists them."""
+    workspace = discover(workspace_root)
+    assert workspace.names == ("api-server", "core", "tools")
+    assert workspace.member("API_Server").relpath == "packages/api"
+
+
+def test_edges_by_kind_with_root_sources(workspace_root: Path) -> None:
+    """Edges come from dependencies, extras and groups; root sources apply to every member."""
+    workspace = discover(workspace_root)
+    api = workspace.member("api-server")
+    assert set(api.edges) == {
+        Edge("api-server", "core", "dependency"),
+        Edge("api-server", "tools", "extra", "cli"),
+    }
+    assert workspace.member("tools").edges == (Edge("tools", "core", "group", "test"),)
+    assert workspace.dependents()["core"] == ("api-server", "tools")
+
+
+def test_groups_include_groups_and_default_groups(workspace_root: Path) -> None:
+    """``include-group`` expands in place; ``default-groups`` replaces the default ``dev``."""
+    api = discover(workspace_root).member("api-server")
+    assert api.dependency_groups["docs"] == ("beta",)
+    assert api.resolved_default_groups() == ("docs",)
+    assert discover(workspace_root).member("core").resolved_default_groups() == ("dev",)
+
+
+def test_virtual_members_and_settings(workspace_root: Path) -> None:
+    """A member without a build system is virtual; [tool.nox-workspace] is kept as given."""
+    workspace = discover(workspace_root)
+    assert workspace.member("tools").virtual
+    assert not workspace.member("core").virtual
+    assert workspace.member("api-server").settings == {"skip": ["lint"]}
+
+
+def test_requires_python_is_the_intersection(workspace_root: Path) -> None:
+    """The workspace's requires-python is every member's bound at once."""
+    assert discover(workspace_root).requires_python == ">=3.10,>=3.11"
+
+
+def test_virtual_root_keeps_its_groups(workspace_root: Path) -> None:
+    """A root without [project] is not a member, but its dependency groups exist."""
+    workspace = load_workspace(workspace_root)
+    assert workspace.root_member is None
+    assert workspace.root_groups == {"lint": ("ruff",)}
+
+
+def test_topological_order_and_reach(workspace_root: Path) -> None:
+    """Dependencies come before dependents; reach follows edges both ways."""
+    workspace = discover(workspace_root)
+    order = workspace.topological_order()
+    assert order.index("core") < order.index("tools") < order.index("api-server")
+    assert workspace.upstream(["api-server"]) == ("api-server", "core", "tools")
+    assert workspace.downstream(["core"]) == ("api-server", "core", "tools")
+
+
+def test_unknown_member_names_the_members(workspace_root: Path) -> None:
+    """Asking for a member that does not exist lists the ones that do."""
+    with pytest.raises(DiscoveryError, match="members are: api-server, core, tools"):
+        discover(workspace_root).member("nope")
+
+
+def test_group_include_cycle_is_an_error(tmp_path: Path) -> None:
+    """Groups that include each other in a cycle get one line naming the cycle."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": """
+                [project]
+                name = "solo"
+                version = "1"
+                [dependency-groups]
+                a = [{include-group = "b"}]
+                b = [{include-group = "a"}]
+            """
+        },
+    )
+    with pytest.raises(DiscoveryError, match="a -> b -> a"):
+        discover(tmp_path)
+
+
+def test_invalid_requirement_is_an_error(tmp_path: Path) -> None:
+    """A requirement that is not PEP 508 names the file and the requirement."""
+    write_tree(tmp_path, {"pyproject.toml": member_toml("solo", dependencies=["not valid!!"])})
+    with pytest.raises(DiscoveryError, match="invalid requirement 'not valid!!'"):
+        discover(tmp_path)
