@@ -7,65 +7,33 @@ workspaces point uv at that wheelhouse with ``no-index`` and ``find-links``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
-import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-_EPOCH = (2020, 1, 1, 0, 0, 0)
+_DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
 
 
-def _record_line(path: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{path},sha256={digest},{len(data)}"
+def _load_wheel_writer() -> Callable[..., Path]:
+    """The demo's wheel writer: one implementation serves the demo and the tests."""
+    spec = importlib.util.spec_from_file_location("make_wheelhouse", _DEMO / "make_wheelhouse.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    writer: Callable[..., Path] = module.make_wheel
+    return writer
 
 
-def make_wheel(
-    wheelhouse: Path,
-    name: str,
-    version: str = "1.0",
-    requires: Sequence[str] = (),
-    extras: Mapping[str, Sequence[str]] | None = None,
-) -> Path:
-    """Write a pure-Python wheel ``name-version`` whose module is importable as ``name``.
-
-    ``requires`` become ``Requires-Dist`` lines; ``extras`` map an extra to its requirements.
-    """
-    module = canonicalize_name(name).replace("-", "_")
-    dist = f"{module}-{version}"
-    meta = [
-        "Metadata-Version: 2.1",
-        f"Name: {name}",
-        f"Version: {version}",
-        *(f"Requires-Dist: {req}" for req in requires),
-    ]
-    for extra, reqs in (extras or {}).items():
-        meta.append(f"Provides-Extra: {extra}")
-        meta.extend(f"Requires-Dist: {req}; extra == '{extra}'" for req in reqs)
-    files = {
-        f"{module}/__init__.py": f"__version__ = {version!r}\n".encode(),
-        f"{dist}.dist-info/METADATA": ("\n".join(meta) + "\n").encode(),
-        f"{dist}.dist-info/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = [_record_line(path, data) for path, data in files.items()]
-    record.append(f"{dist}.dist-info/RECORD,,")
-    files[f"{dist}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    target = wheelhouse / f"{dist}-py3-none-any.whl"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            archive.writestr(zipfile.ZipInfo(path, _EPOCH), data)
-    return target
+#: ``make_wheel(wheelhouse, name, version="1.0", requires=(), extras=None) -> Path``
+make_wheel = _load_wheel_writer()
 
 
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> None:

@@ -98,6 +98,7 @@ class Workspace:
     pyproject: Path
     members: tuple[Member, ...]
     root_groups: Mapping[str, tuple[str, ...]] = field(hash=False)
+    root_default_groups: tuple[str, ...] | Literal["all"]
     skipped: tuple[str, ...]
 
     @property
@@ -329,6 +330,7 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
         pyproject=pyproject,
         members=members,
         root_groups=MappingProxyType(dict(root_groups)),
+        root_default_groups=_default_groups(data, pyproject),
         skipped=tuple(skipped),
     )
 
@@ -402,6 +404,19 @@ def _groups(data: Mapping[str, Any], source: Path) -> dict[str, tuple[str, ...]]
     return {group: tuple(expand(group, ())) for group in raw}
 
 
+def _default_groups(data: Mapping[str, Any], source: Path) -> tuple[str, ...] | Literal["all"]:
+    """``[tool.uv] default-groups``: uv's default is ``["dev"]``."""
+    uv_table = _table(data, "tool", "uv", source=source) or {}
+    raw = uv_table.get("default-groups")
+    if raw is None:
+        return ("dev",)
+    if raw == "all":
+        return "all"
+    return tuple(
+        canonicalize_name(group) for group in _strings(raw, "tool.uv.default-groups", source)
+    )
+
+
 def _member(
     root: Path,
     path: Path,
@@ -438,16 +453,6 @@ def _member(
         for extra, reqs in optional_table.items()
     }
     groups = _groups(data, source)
-
-    default_groups: tuple[str, ...] | Literal["all"] = ("dev",)
-    raw_default = uv_table.get("default-groups")
-    if raw_default == "all":
-        default_groups = "all"
-    elif raw_default is not None:
-        default_groups = tuple(
-            canonicalize_name(group)
-            for group in _strings(raw_default, "tool.uv.default-groups", source)
-        )
 
     package = uv_table.get("package")
     packaged = package if isinstance(package, bool) else "build-system" in data
@@ -486,7 +491,7 @@ def _member(
         dependencies=dependencies,
         optional_dependencies=MappingProxyType(optional),
         dependency_groups=MappingProxyType(groups),
-        default_groups=default_groups,
+        default_groups=_default_groups(data, source),
         edges=tuple(dict.fromkeys(edges)),
         settings=MappingProxyType(dict(settings)),
     )

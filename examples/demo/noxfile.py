@@ -1,0 +1,14 @@
+"""The demo's sessions: `nox -s test-greet`, `nox -s test-cli`, `nox -s test-stats`, `nox -s all`."""
+
+import nox
+
+import nox_workspace
+
+
+@nox_workspace.session(union="all")
+def test(session: nox.Session, target: nox_workspace.Target) -> None:
+    """Run the unit tests of each member in its own locked closure."""
+    env = {"DEMO_UNION": "1"} if target.all_packages else {}
+    for member in target.members:
+        with session.chdir(member.path):
+            session.run("python", "-m", "unittest", "discover", "-s", "tests", "-v", env=env)

@@ -1,0 +1,8 @@
+"""Greetings."""
+
+import tinycolor
+
+
+def hello(name: str) -> str:
+    """A coloured greeting."""
+    return tinycolor.red(f"Hello, {name}!")

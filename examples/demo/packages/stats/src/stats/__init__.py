@@ -1,0 +1,8 @@
+"""Statistics."""
+
+import numberz
+
+
+def average(values: list[float]) -> float:
+    """The arithmetic mean."""
+    return float(numberz.mean(values))

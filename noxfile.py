@@ -1,0 +1,51 @@
+"""The project's own sessions: tests, lint, types, docs and the uv conformance run.
+
+The repo uses itself: each session is nox-workspace's union session of this one-project
+workspace (``members=[]`` asks for no per-member sessions), synced exactly from ``uv.lock``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+import nox_workspace
+from nox_workspace import Sync, Target
+
+nox.options.default_venv_backend = "uv"
+
+SHARED_WORKSPACES = Path(__file__).resolve().parent.parent / "shared" / "workspaces"
+
+
+@nox_workspace.session(union="tests", members=[], sync=Sync(groups=["test"], default_groups=False))
+def tests(session: nox.Session, target: Target) -> None:
+    """Run the test suite."""
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox_workspace.session(union="lint", members=[], sync=Sync(groups=["lint"], default_groups=False))
+def lint(session: nox.Session, target: Target) -> None:
+    """Check formatting and lint rules with ruff."""
+    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "check", ".")
+
+
+@nox_workspace.session(union="types", members=[], sync=Sync(groups=["types"], default_groups=False))
+def types(session: nox.Session, target: Target) -> None:
+    """Type-check the package, the tests and this noxfile with mypy --strict."""
+    session.run("mypy")
+
+
+@nox_workspace.session(union="docs", members=[], sync=Sync(groups=["docs"], default_groups=False))
+def docs(session: nox.Session, target: Target) -> None:
+    """Build the documentation with warnings as errors."""
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox_workspace.session(union="conformance", members=[], sync=Sync(groups=["test"], default_groups=False))
+def conformance(session: nox.Session, target: Target) -> None:
+    """Compare the model with uv on the real workspaces in ../shared/workspaces/."""
+    if not SHARED_WORKSPACES.is_dir():
+        session.skip(f"{SHARED_WORKSPACES} does not exist: no real workspaces to compare with")
+    session.run("python", "-m", "pytest", "-k", "shared or real", "tests/functional", "-v")

@@ -1,0 +1,145 @@
+"""The command line: ``python -m nox_workspace members|closure|graph``.
+
+Each subcommand prints a readable default and ``--json`` for scripts (the shapes are in the
+reference docs). Exit status: 0 on success, 2 on a bad workspace or bad arguments, with one
+line on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from nox_workspace._errors import NoxWorkspaceError
+from nox_workspace._graph import FORMATS, render_graph
+from nox_workspace._workspace import Workspace, discover
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m nox_workspace", description=__doc__)
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="a folder inside the workspace (default: the current directory)",
+    )
+    common.add_argument(
+        "--verbose", "-v", action="store_true", help="say what was ignored, as uv does silently"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    members = commands.add_parser("members", parents=[common], help="list the members")
+    members.add_argument("--json", action="store_true", help="print JSON")
+
+    closure = commands.add_parser(
+        "closure", parents=[common], help="the locked packages a member's sync installs"
+    )
+    closure.add_argument("member")
+    closure.add_argument("--group", action="append", default=[], metavar="G")
+    closure.add_argument("--extra", action="append", default=[], metavar="E")
+    closure.add_argument("--no-default-groups", action="store_true")
+    closure.add_argument("--all-extras", action="store_true")
+    closure.add_argument(
+        "--all-platforms",
+        action="store_true",
+        help="the union over every platform and Python (what `uv export` lists)",
+    )
+    closure.add_argument("--json", action="store_true", help="print JSON")
+
+    graph = commands.add_parser("graph", parents=[common], help="the member graph")
+    graph.add_argument("--format", choices=FORMATS, default="text")
+    return parser
+
+
+def _members(workspace: Workspace, as_json: bool) -> str:
+    rows: list[dict[str, Any]] = [
+        {
+            "name": member.name,
+            "path": member.relpath,
+            "virtual": member.virtual,
+            "requires_python": member.requires_python,
+            "depends_on": list(member.depends_on),
+        }
+        for member in workspace.members
+    ]
+    if as_json:
+        return json.dumps(rows, indent=2)
+    width = max((len(row["name"]) for row in rows), default=0)
+    lines = []
+    for row in rows:
+        notes = [row["path"]]
+        if row["virtual"]:
+            notes.append("virtual")
+        if row["depends_on"]:
+            notes.append("needs " + ", ".join(row["depends_on"]))
+        lines.append(f"{row['name']:<{width}}  " + "  ".join(notes))
+    return "\n".join(lines)
+
+
+def _closure(workspace: Workspace, args: argparse.Namespace) -> str:
+    from nox_workspace._closure import closure_of
+
+    member = workspace.member(args.member)
+    packages = closure_of(
+        workspace,
+        member,
+        groups=args.group,
+        extras=args.extra,
+        default_groups=not args.no_default_groups,
+        all_extras=args.all_extras,
+        environment=None if args.all_platforms else _here(),
+    )
+    if args.json:
+        payload = {
+            "member": member.name,
+            "packages": [{"name": p.name, "version": p.version} for p in packages],
+        }
+        return json.dumps(payload, indent=2)
+    return "\n".join(f"{p.name}=={p.version}" if p.version else p.name for p in packages)
+
+
+def _here() -> dict[str, str]:
+    """Marker values of the interpreter running this command."""
+    from packaging.markers import default_environment
+
+    return {key: str(value) for key, value in default_environment().items()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        workspace = discover(args.root)
+        if args.verbose:
+            for line in workspace.skipped:
+                print(f"ignored {line}", file=sys.stderr)
+        if args.command == "members":
+            output = _members(workspace, args.json)
+        elif args.command == "closure":
+            output = _closure(workspace, args)
+        else:
+            output = render_graph(workspace, args.format)
+    except NoxWorkspaceError as error:
+        print(f"nox-workspace: error: {error}", file=sys.stderr)
+        return 2
+    if output:
+        print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Closures of sync targets: the workspace model (default groups) meets the lock.
+
+uv reads default groups from ``pyproject.toml`` (the target member's for one ``--package``,
+the root's for ``--all-packages``), not from ``uv.lock``; this module passes them to the lock
+walk so that a closure is what ``uv sync`` with the same options installs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from nox_workspace._lock import Lock, LockedPackage, read_lock
+from nox_workspace._sync import Sync, Target
+from nox_workspace._workspace import Member, Workspace
+
+__all__ = ["closure_of", "target_closure"]
+
+
+def target_closure(
+    lock: Lock, target: Target, environment: Mapping[str, str] | None
+) -> tuple[LockedPackage, ...]:
+    """What a session's sync installs: the target's closure plus its tool groups, by name."""
+    sync = target.sync
+    if target.all_packages:
+        defaults = target.workspace.root_default_groups
+        packages = lock.all_packages_closure(
+            extras=sync.extras,
+            all_extras=sync.all_extras,
+            groups=sync.groups,
+            default_groups=defaults if sync.default_groups else (),
+            environment=environment,
+        )
+    else:
+        member = target.member
+        packages = lock.closure(
+            member.name,
+            extras=sync.extras,
+            all_extras=sync.all_extras,
+            groups=sync.groups,
+            default_groups=member.default_groups if sync.default_groups else (),
+            environment=environment,
+        )
+    if not sync.tool_groups:
+        return packages
+    found = {package.name: package for package in packages}
+    for package in tool_group_closure(lock, target.workspace, sync.tool_groups, environment):
+        found.setdefault(package.name, package)
+    return tuple(sorted(found.values(), key=lambda package: package.name))
+
+
+def tool_group_closure(
+    lock: Lock,
+    workspace: Workspace,
+    groups: Sequence[str],
+    environment: Mapping[str, str] | None,
+) -> tuple[LockedPackage, ...]:
+    """The root's ``groups`` alone, as locked (``uv export --only-group`` at the root)."""
+    anchor = workspace.root_member.name if workspace.root_member else workspace.names[0]
+    return lock.closure(
+        anchor, groups=groups, only_groups=True, default_groups=(), environment=environment
+    )
+
+
+def closure_of(
+    workspace: Workspace,
+    member: Member,
+    *,
+    groups: Sequence[str] = (),
+    extras: Sequence[str] = (),
+    default_groups: bool = True,
+    all_extras: bool = False,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[LockedPackage, ...]:
+    """The locked packages ``uv sync --package MEMBER`` with these options installs."""
+    sync = Sync(
+        groups=tuple(groups),
+        extras=tuple(extras),
+        default_groups=default_groups,
+        all_extras=all_extras,
+    )
+    lock = read_lock(workspace.lock_path)
+    return target_closure(lock, Target(workspace, (member,), sync), environment)

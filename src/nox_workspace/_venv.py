@@ -1,0 +1,91 @@
+"""What a virtual environment holds, read from its files without starting its interpreter.
+
+Reading ``*.dist-info`` folder names and ``pyvenv.cfg`` costs a directory listing; starting
+the venv's Python costs tens of milliseconds. The reuse check and the leak report both need
+only names and versions, so they read files.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.utils import canonicalize_name
+
+__all__ = ["Venv"]
+
+
+@dataclass(frozen=True, slots=True)
+class Venv:
+    """A virtual environment at ``location``."""
+
+    location: Path
+
+    @property
+    def config(self) -> Mapping[str, str]:
+        """``pyvenv.cfg`` as a mapping (empty when missing)."""
+        try:
+            text = (self.location / "pyvenv.cfg").read_text(encoding="utf-8")
+        except OSError:
+            return {}
+        pairs = (line.partition("=") for line in text.splitlines() if "=" in line)
+        return {key.strip(): value.strip() for key, _, value in pairs}
+
+    @property
+    def python_version(self) -> str:
+        """The interpreter's full version, from ``pyvenv.cfg`` (``version_info`` or ``version``)."""
+        config = self.config
+        return config.get("version_info") or config.get("version") or platform.python_version()
+
+    @property
+    def made_by_uv(self) -> bool:
+        """Whether uv created the venv (its ``pyvenv.cfg`` says ``uv = ...``)."""
+        return "uv" in self.config
+
+    @property
+    def python(self) -> Path:
+        """The venv's interpreter."""
+        if os.name == "nt":  # pragma: no cover - the project is tested on POSIX
+            return self.location / "Scripts" / "python.exe"
+        return self.location / "bin" / "python"
+
+    def site_packages(self) -> list[Path]:
+        """The venv's ``site-packages`` folders (usually one)."""
+        if os.name == "nt":  # pragma: no cover
+            return [self.location / "Lib" / "site-packages"]
+        lib = self.location / "lib"
+        try:
+            return sorted(
+                entry / "site-packages"
+                for entry in lib.iterdir()
+                if entry.name.startswith(("python", "pypy")) and (entry / "site-packages").is_dir()
+            )
+        except OSError:
+            return []
+
+    def distributions(self) -> dict[str, str]:
+        """Installed distributions: normalized name -> version, from ``*.dist-info`` names."""
+        found: dict[str, str] = {}
+        for folder in self.site_packages():
+            for entry in os.scandir(folder):
+                if entry.name.endswith(".dist-info") and "-" in entry.name:
+                    stem = entry.name[: -len(".dist-info")]
+                    name, _, version = stem.partition("-")
+                    found[canonicalize_name(name)] = version
+        return found
+
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker values for the venv's interpreter on this machine."""
+        environment = {key: str(value) for key, value in default_environment().items()}
+        version = self.python_version
+        environment["python_full_version"] = version
+        environment["python_version"] = ".".join(version.split(".")[:2])
+        environment["implementation_version"] = version
+        if sys.implementation.name != "cpython":  # pragma: no cover
+            environment["implementation_name"] = sys.implementation.name
+        return environment
