@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -30,7 +30,7 @@ from nox_workspace._uv import check_uv, find_uv
 from nox_workspace._venv import Venv
 from nox_workspace._workspace import Member, Workspace, discover
 
-__all__ = ["MemberFilter", "pythons", "session"]
+__all__ = ["GENERATED", "GeneratedSession", "MemberFilter", "pythons", "session"]
 
 MemberFilter = Sequence[str] | Callable[[Member], bool]
 SessionFunc = Callable[[nox.Session, Target], None]
@@ -127,6 +127,35 @@ def session(
     return register
 
 
+@dataclass(frozen=True, slots=True)
+class GeneratedSession:
+    """A session this module registered with Nox, for the CI matrix and other planners.
+
+    ``name`` is the name given to Nox; with a list of Pythons, Nox runs it as
+    ``name-VERSION`` for each. ``function`` is the session function's name (the prefix of
+    the member sessions), ``target`` what it syncs (``target.all_packages`` for the union).
+    """
+
+    name: str
+    function: str
+    target: Target
+    python: PythonArg
+    tags: Sequence[str]
+    strict: bool
+
+    def nox_names(self) -> list[tuple[str, str | None]]:
+        """``(session name as Nox runs it, Python version or None)`` pairs."""
+        if isinstance(self.python, str):
+            return [(self.name, self.python)]
+        if self.python is None or isinstance(self.python, bool):
+            return [(self.name, None)]
+        return [(f"{self.name}-{version}", version) for version in self.python]
+
+
+#: Every session registered by :func:`session` in this process, in registration order.
+GENERATED: list[GeneratedSession] = []
+
+
 def _fresh_venvs_requested(argv: Sequence[str]) -> bool:
     """Whether Nox was told ``--reuse-venv=no`` (or ``-N``) explicitly on its command line.
 
@@ -205,6 +234,7 @@ def _register(
             func,
             target,
             name=f"{prefix}-{member.name}",
+            prefix=prefix,
             description=f"{summary} [{member.name}]".strip(),
             python=python,
             tags=(member.name, prefix, *tags),
@@ -221,6 +251,7 @@ def _register(
             func,
             target,
             name=union,
+            prefix=prefix,
             description=f"{summary} [all members]".strip(),
             python=python,
             tags=(prefix, *tags),
@@ -356,6 +387,7 @@ def _add(
     target: Target,
     *,
     name: str,
+    prefix: str | None = None,
     description: str,
     python: PythonArg,
     tags: tuple[str, ...],
@@ -387,6 +419,16 @@ def _add(
         # Each generated session has its own venv, so they may run side by side (nox -j).
         options["allow_parallel"] = True
     nox.session(run, **options)
+    GENERATED.append(
+        GeneratedSession(
+            name=name,
+            function=func.__name__ if prefix is None else prefix,
+            target=target,
+            python=python,
+            tags=options["tags"],
+            strict=strict,
+        )
+    )
 
 
 def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> None:
