@@ -48,4 +48,4 @@ def conformance(session: nox.Session, target: Target) -> None:
     """Compare the model with uv on the real workspaces in ../shared/workspaces/."""
     if not SHARED_WORKSPACES.is_dir():
         session.skip(f"{SHARED_WORKSPACES} does not exist: no real workspaces to compare with")
-    session.run("python", "-m", "pytest", "-k", "shared or real", "tests/functional", "-v")
+    session.run("python", "-m", "pytest", "-m", "shared", "-v", "-rs", *session.posargs)

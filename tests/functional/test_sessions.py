@@ -290,3 +290,26 @@ def test_listing_reads_no_lock_and_starts_no_process(project: NoxProject) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert "test-foo" in result.stdout
+
+
+def test_no_install_flag_skips_the_sync_of_a_reused_venv(project: NoxProject) -> None:
+    """``nox -R`` (reuse, no install) runs the body without syncing a changed workspace."""
+    project.write_noxfile('members=["foo"]')
+    project.nox("-s", "test-foo")
+    (project.root / "packages/foo/pyproject.toml").write_text(
+        member_toml("foo", dependencies=["alpha", "theta"], groups={"test": ["zeta"]})
+    )
+    project.relock()
+    result = project.nox("-R", "-s", "test-foo")
+    assert "sync skipped (--no-install)" in result.stderr
+    assert "theta" not in project.installed("test-foo")
+
+
+def test_keyword_and_python_selection(project: NoxProject) -> None:
+    """``-k`` and ``-p`` select generated sessions as they select any Nox session."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    project.write_noxfile(f'union="all", python=["{version}"]')
+    by_keyword = json.loads(project.nox("-l", "--json", "-k", "bar or baz").stdout)
+    assert {row["session"] for row in by_keyword} == {f"test-bar-{version}", f"test-baz-{version}"}
+    by_python = json.loads(project.nox("-l", "--json", "-p", version).stdout)
+    assert len(by_python) == 4
