@@ -43,7 +43,9 @@ def docs(session: nox.Session, target: Target) -> None:
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 
-@nox_workspace.session(union="conformance", members=[], sync=Sync(groups=["test"], default_groups=False))
+@nox_workspace.session(
+    union="conformance", members=[], sync=Sync(groups=["test"], default_groups=False)
+)
 def conformance(session: nox.Session, target: Target) -> None:
     """Compare the model with uv on the real workspaces in ../shared/workspaces/."""
     if not SHARED_WORKSPACES.is_dir():

@@ -160,3 +160,52 @@ def run_uv(
     if check and proc.returncode != 0:
         raise AssertionError(f"uv {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def uv_export_packages(
+    root: Path, args: Sequence[str], env: Mapping[str, str]
+) -> frozenset[tuple[str, str | None]] | str:
+    """What ``uv export --frozen --format pylock.toml ARGS`` lists, as (name, version) pairs.
+
+    Local packages (editable members, directories) have no version in the export; they come
+    back with ``None``. When uv refuses the selection, its error text comes back instead.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10 only
+        import tomli as tomllib
+
+    proc = run_uv(["export", "--frozen", "--format", "pylock.toml", *args], root, env, check=False)
+    if proc.returncode != 0:
+        return proc.stderr.strip()
+    pylock = tomllib.loads(proc.stdout)
+    return frozenset(
+        (canonicalize_name(package["name"]), package.get("version"))
+        for package in pylock.get("packages", [])
+    )
+
+
+def uv_sync_dry_run_packages(
+    root: Path, args: Sequence[str], env: Mapping[str, str], venv: Path
+) -> frozenset[tuple[str, str | None]] | str:
+    """What ``uv sync --frozen --dry-run ARGS`` would install into the absent ``venv``.
+
+    Packages installed from a URL or path (``+ name @ file://...``) have version ``None``.
+    When uv refuses the selection, its error text comes back instead.
+    """
+    sync_env = {**env, "UV_PROJECT_ENVIRONMENT": str(venv)}
+    proc = run_uv(["sync", "--frozen", "--dry-run", *args], root, sync_env, check=False)
+    if proc.returncode != 0:
+        return proc.stderr.strip()
+    found: set[tuple[str, str | None]] = set()
+    for line in (proc.stdout + proc.stderr).splitlines():
+        line = line.strip()
+        if not line.startswith("+ "):
+            continue
+        spec = line[2:]
+        if " @ " in spec:
+            found.add((canonicalize_name(spec.split(" @ ")[0]), None))
+        else:
+            name, _, version = spec.partition("==")
+            found.add((canonicalize_name(name), version or None))
+    return frozenset(found)

@@ -40,7 +40,7 @@ import re
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
@@ -112,6 +112,27 @@ class _Requirement:
     extras: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _ConflictItem:
+    """One item of a ``[tool.uv] conflicts`` set: an extra, a group, or a whole project."""
+
+    package: str
+    kind: Literal["extra", "group", "project"]
+    name: str
+
+    @property
+    def code(self) -> str:
+        """The ``extra`` value uv's conflict markers use for this item."""
+        if self.kind == "project":
+            return f"project-{len(self.package)}-{self.package}"
+        return _encode(self.kind, self.package, self.name)
+
+    def __str__(self) -> str:
+        if self.kind == "project":
+            return f"project {self.package!r}"
+        return f"{self.kind} {self.name!r} of {self.package!r}"
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Lock:
     """A parsed ``uv.lock``, indexed for fast closures.
@@ -141,7 +162,8 @@ class Lock:
     _fork_markers: tuple[tuple[str, ...], ...]
     _manifest_groups: Mapping[str, tuple[_Requirement, ...]]
     _requirements: tuple[_Requirement, ...]
-    _conflicts: tuple[frozenset[str], ...]
+    _conflicts: tuple[tuple[_ConflictItem, ...], ...]
+    _memo: dict[tuple[int, ...], frozenset[str]]
 
     # ----------------------------------------------------------------------------------------
     # Queries
@@ -296,9 +318,25 @@ class Lock:
             defaults=_normalize_defaults(default_groups) if not only_groups else (),
         )
         target_extras = self._plan_extras(targets, extras, all_extras) if prod else {}
+        if self._conflicts:
+            defaults = _normalize_defaults(default_groups) if not only_groups else ()
+            self._precheck_conflicts(
+                targets,
+                prod=prod,
+                extras=frozenset(canonicalize_name(extra) for extra in extras),
+                all_extras=all_extras,
+                groups=frozenset(
+                    (*(canonicalize_name(group) for group in groups), *defaults)
+                    if defaults != ALL
+                    else (canonicalize_name(group) for group in groups)
+                ),
+                all_groups=all_groups or defaults == ALL,
+            )
 
         # The encoded conflict items active in this sync; grows in the first pass.
         active: set[str] = set()
+        if prod:
+            active.update(f"project-{len(names[i].name)}-{names[i].name}" for i in targets)
         for index, extras_of_target in target_extras.items():
             active.update(_encode("extra", names[index].name, e) for e in extras_of_target)
         for owner, group in package_groups:
@@ -481,16 +519,76 @@ class Lock:
         return plan
 
     def _check_conflicts(self, active: Set[str]) -> None:
-        """Refuse a selection that activates two items of one declared conflict set."""
+        """Refuse a sync whose walk activates two conflicting extras.
+
+        Like uv's install step, this compares extras with extras only: an extra activated
+        through a dependency next to a conflicting group is not refused (uv does not either).
+        """
         for conflict in self._conflicts:
-            clash = sorted(conflict & active)
-            if len(clash) > 1:
-                items = " and ".join(_decode(code) for code in clash)
-                raise LockError(
-                    f"{items} are declared as conflicting in [tool.uv] conflicts",
-                    path=self.path,
-                    hint="select only one of them",
-                )
+            self._refuse([i for i in conflict if i.kind == "extra" and i.code in active])
+
+    def _precheck_conflicts(
+        self,
+        targets: list[int],
+        *,
+        prod: bool,
+        extras: frozenset[str],
+        all_extras: bool,
+        groups: frozenset[str],
+        all_groups: bool,
+    ) -> None:
+        """Refuse a selection uv refuses before it walks anything.
+
+        uv checks the requested extras and groups *by name* against every conflict item of a
+        member the targets can reach through any edge (so ``--all-extras`` on a member that
+        depends on a member with conflicting extras fails even if the walk would not
+        activate them); a project item counts whenever the targets' own dependencies do.
+        """
+        reached = self._members_reached(targets)
+        for conflict in self._conflicts:
+            self._refuse(
+                [
+                    item
+                    for item in conflict
+                    if item.package in reached
+                    and (
+                        (item.kind == "project" and prod)
+                        or (item.kind == "extra" and (all_extras or item.name in extras))
+                        or (item.kind == "group" and (all_groups or item.name in groups))
+                    )
+                ]
+            )
+
+    def _refuse(self, clash: list[_ConflictItem]) -> None:
+        if len(clash) > 1:
+            raise LockError(
+                f"{' and '.join(map(str, clash))} are declared as conflicting "
+                "([tool.uv] conflicts)",
+                path=self.path,
+                hint="select only one of them",
+            )
+
+    def _members_reached(self, targets: list[int]) -> frozenset[str]:
+        """The members reachable from the targets through any edge, markers ignored."""
+        key = tuple(sorted(targets))
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        seen = set(targets)
+        stack = list(targets)
+        while stack:
+            index = stack.pop()
+            lists = [self._deps[index], *self._optional[index].values()]
+            lists.extend(self._groups[index].values())
+            for edges in lists:
+                for target, _, _, _ in edges:
+                    if target not in seen:
+                        seen.add(target)
+                        stack.append(target)
+        members = frozenset(self._member_index)
+        reached = frozenset(self.packages[i].name for i in seen) & members
+        self._memo[key] = reached
+        return reached
 
     def _resolve_requirement(
         self, requirement: _Requirement, live: _Evaluator
@@ -535,16 +633,6 @@ def _normalize_defaults(
 def _encode(kind: str, package: str, item: str) -> str:
     """uv's encoding of an extra or group as a conflict-marker ``extra`` value."""
     return f"{kind}-{len(package)}-{package}-{item}"
-
-
-def _decode(code: str) -> str:
-    """A conflict item for a message: ``extra 'x' of a`` / ``group 'y' of a``."""
-    kind, _, rest = code.partition("-")
-    length, _, rest = rest.partition("-")
-    if not length.isdigit():
-        return code
-    package, item = rest[: int(length)], rest[int(length) + 1 :]
-    return f"{kind} {item!r} of {package!r}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1227,14 +1315,7 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
     }
     requirements = tuple(requirement(raw) for raw in manifest.get("requirements", ()))
     conflicts = tuple(
-        frozenset(
-            _encode(
-                "extra" if "extra" in item else "group",
-                norm(item["package"]) if "package" in item else "",
-                norm(item.get("extra", item.get("group", ""))),
-            )
-            for item in conflict_set
-        )
+        tuple(_conflict_item(item, norm) for item in conflict_set)
         for conflict_set in data.get("conflicts", ())
     )
     return Lock(
@@ -1257,7 +1338,17 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
         _manifest_groups=manifest_groups,
         _requirements=requirements,
         _conflicts=conflicts,
+        _memo={},
     )
+
+
+def _conflict_item(item: Mapping[str, Any], norm: Callable[[str], str]) -> _ConflictItem:
+    package = norm(item.get("package", ""))
+    if "extra" in item:
+        return _ConflictItem(package, "extra", norm(item["extra"]))
+    if "group" in item:
+        return _ConflictItem(package, "group", norm(item["group"]))
+    return _ConflictItem(package, "project", "")
 
 
 # --------------------------------------------------------------------------------------------
