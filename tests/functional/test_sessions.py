@@ -313,3 +313,27 @@ def test_keyword_and_python_selection(project: NoxProject) -> None:
     assert {row["session"] for row in by_keyword} == {f"test-bar-{version}", f"test-baz-{version}"}
     by_python = json.loads(project.nox("-l", "--json", "-p", version).stdout)
     assert len(by_python) == 4
+
+
+@pytest.mark.parametrize(
+    ("script", "fragment"),
+    [
+        ("#!/bin/sh\necho 'uv 0.5.0'\n", "uv 0.5.0 at"),
+        (None, "cannot run"),
+    ],
+    ids=["too-old", "missing"],
+)
+def test_uv_missing_or_too_old_is_one_clear_line(
+    project: NoxProject, tmp_path: Path, script: str | None, fragment: str
+) -> None:
+    """A uv that is too old, or missing, fails the session with what to install."""
+    fake = tmp_path / "fake-uv"
+    if script is not None:
+        fake.write_text(script)
+        fake.chmod(0o755)
+    project.write_noxfile('members=["foo"]')
+    result = project.nox("-s", "test-foo", check=False, extra_env={"NOX_WORKSPACE_UV": str(fake)})
+    assert result.returncode != 0
+    assert fragment in result.stderr
+    assert "pip install" in result.stderr
+    assert "Traceback" not in result.stderr
