@@ -7,11 +7,12 @@ assert on the venv's real contents rather than on words in nox's output.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +60,53 @@ def test(session: nox.Session, target: nox_workspace.Target) -> None:
 """
 
 
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file below ``root``: relative path -> sha256.
+
+    Left out: Nox's ``.nox/`` folder, and ``__pycache__`` folders, which Python itself writes
+    when a session's commands import the members' code.
+    """
+    files = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] == ".nox" or "__pycache__" in relative.parts or path.is_dir():
+            continue
+        files[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
 @dataclass
 class NoxProject:
-    """A workspace ``foo``/``bar``/``baz`` with a noxfile, built in a test's ``tmp_path``."""
+    """A workspace ``foo``/``bar``/``baz`` with a noxfile, built in a test's ``tmp_path``.
+
+    ``expected`` is what the workspace's files should be: the helpers that change files on
+    purpose (``edit``, ``relock``, ``write_noxfile``) update it, and the fixture checks after
+    every test that nothing else outside ``.nox/`` was created, changed or deleted.
+    """
 
     root: Path
     reports: Path
     wheelhouse: Path
     env: dict[str, str]
+    expected: dict[str, str] = field(default_factory=dict)
+
+    def accept(self) -> None:
+        """Take the workspace's files as they are now as the expected state."""
+        self.expected = snapshot(self.root)
+
+    def edit(self, relative: str, text: str) -> None:
+        """Change a workspace file on purpose."""
+        (self.root / relative).write_text(text, encoding="utf-8")
+        self.accept()
+
+    def unchanged_outside_nox(self) -> bool:
+        """Whether every file outside ``.nox/`` is as the test left it on purpose."""
+        return snapshot(self.root) == self.expected
 
     def write_noxfile(self, options: str = 'union="all"', body: str | None = None) -> None:
         """Write the noxfile: ``options`` go into ``@nox_workspace.session(...)``."""
         text = body or NOXFILE.format(probe=PROBE, reports=str(self.reports), options=options)
-        (self.root / "noxfile.py").write_text(textwrap.dedent(text), encoding="utf-8")
+        self.edit("noxfile.py", textwrap.dedent(text))
 
     def nox(
         self, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
@@ -113,6 +148,7 @@ class NoxProject:
 
     def relock(self) -> None:
         run_uv(["lock"], self.root, self.env)
+        self.accept()
 
 
 def build_project(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> NoxProject:
@@ -143,4 +179,6 @@ def build_project(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> NoxP
     run_uv(["lock"], root, env)
     reports = tmp_path / "reports"
     reports.mkdir()
-    return NoxProject(root=root, reports=reports, wheelhouse=wheelhouse, env=env)
+    project = NoxProject(root=root, reports=reports, wheelhouse=wheelhouse, env=env)
+    project.accept()
+    return project

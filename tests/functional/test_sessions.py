@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,12 @@ SKIPPED = "nox-workspace: uv.lock, pyproject.toml files and venv unchanged; no s
 
 
 @pytest.fixture
-def project(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> NoxProject:
-    return build_project(tmp_path, wheelhouse, env)
+def project(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> Iterator[NoxProject]:
+    """The workspace; afterwards, nothing outside ``.nox/`` may differ from what the test
+    changed on purpose (the user's files are never touched)."""
+    built = build_project(tmp_path, wheelhouse, env)
+    yield built
+    assert built.unchanged_outside_nox(), "a session created, changed or deleted a user file"
 
 
 def test_each_member_gets_exactly_its_locked_closure(project: NoxProject) -> None:
@@ -88,8 +93,9 @@ def test_groups_from_the_member_or_the_root(project: NoxProject) -> None:
 
 def test_default_groups_are_installed_unless_turned_off(project: NoxProject) -> None:
     """A member's ``dev`` group is a default group; ``default_groups=False`` leaves it out."""
-    (project.root / "packages/foo/pyproject.toml").write_text(
-        member_toml("foo", dependencies=["alpha"], groups={"dev": ["zeta"]})
+    project.edit(
+        "packages/foo/pyproject.toml",
+        member_toml("foo", dependencies=["alpha"], groups={"dev": ["zeta"]}),
     )
     project.relock()
     project.write_noxfile('members=["foo"]')
@@ -145,9 +151,7 @@ def test_stale_lock_fails_when_locked_and_installs_when_frozen(project: NoxProje
     """A pyproject change not in uv.lock fails a locked sync (saying to run uv lock) and
     installs the lock as it is when frozen; uv.lock is never rewritten."""
     project.write_noxfile('members=["bar"]')
-    (project.root / "packages/bar/pyproject.toml").write_text(
-        member_toml("bar", dependencies=["beta", "theta"])
-    )
+    project.edit("packages/bar/pyproject.toml", member_toml("bar", dependencies=["beta", "theta"]))
     before = project.lock_bytes()
     locked = project.nox("-s", "test-bar", check=False)
     assert locked.returncode != 0
@@ -177,12 +181,13 @@ def test_reuse_skips_the_sync_until_something_changes(project: NoxProject) -> No
     assert "zeta" not in project.installed("test-foo")
 
     bar = project.root / "packages/bar/pyproject.toml"
-    bar.write_text(bar.read_text() + "# a comment changes the file\n")
+    project.edit("packages/bar/pyproject.toml", bar.read_text() + "# a comment changes the file\n")
     assert SYNCED in project.nox("-s", "test-foo").stderr
     assert SKIPPED in project.nox("-s", "test-foo").stderr
 
-    (project.root / "packages/foo/pyproject.toml").write_text(
-        member_toml("foo", dependencies=["alpha", "theta"], groups={"test": ["zeta"]})
+    project.edit(
+        "packages/foo/pyproject.toml",
+        member_toml("foo", dependencies=["alpha", "theta"], groups={"test": ["zeta"]}),
     )
     project.relock()
     assert SYNCED in project.nox("-s", "test-foo").stderr
@@ -233,18 +238,20 @@ def test_tool_groups_overlay_a_members_exact_closure(project: NoxProject) -> Non
 
 def test_member_settings_skip_and_change_groups(project: NoxProject) -> None:
     """[tool.nox-workspace] skips a member's session or changes its groups."""
-    (project.root / "packages/bar/pyproject.toml").write_text(
+    project.edit(
+        "packages/bar/pyproject.toml",
         member_toml(
             "bar", dependencies=["beta"], extra_toml="[tool.nox-workspace]\nskip = ['test']\n"
-        )
+        ),
     )
-    (project.root / "packages/foo/pyproject.toml").write_text(
+    project.edit(
+        "packages/foo/pyproject.toml",
         member_toml(
             "foo",
             dependencies=["alpha"],
             groups={"test": ["zeta"]},
             extra_toml="[tool.nox-workspace.sessions.test]\ngroups = ['test']\n",
-        )
+        ),
     )
     project.relock()
     project.write_noxfile()
@@ -278,7 +285,7 @@ def test_configuration_errors_fail_at_load_in_one_line(
 def test_listing_reads_no_lock_and_starts_no_process(project: NoxProject) -> None:
     """``nox -l`` works with an unreadable uv.lock and no uv on PATH: it needs neither."""
     project.write_noxfile()
-    (project.root / "uv.lock").write_text("this is not TOML [")
+    project.edit("uv.lock", "this is not TOML [")
     env = {**project.env, "NOX_WORKSPACE_UV": "/nonexistent/uv"}
     result = subprocess.run(
         [sys.executable, "-m", "nox", "-l"],
@@ -296,8 +303,9 @@ def test_no_install_flag_skips_the_sync_of_a_reused_venv(project: NoxProject) ->
     """``nox -R`` (reuse, no install) runs the body without syncing a changed workspace."""
     project.write_noxfile('members=["foo"]')
     project.nox("-s", "test-foo")
-    (project.root / "packages/foo/pyproject.toml").write_text(
-        member_toml("foo", dependencies=["alpha", "theta"], groups={"test": ["zeta"]})
+    project.edit(
+        "packages/foo/pyproject.toml",
+        member_toml("foo", dependencies=["alpha", "theta"], groups={"test": ["zeta"]}),
     )
     project.relock()
     result = project.nox("-R", "-s", "test-foo")
