@@ -209,3 +209,35 @@ def uv_sync_dry_run_packages(
             name, _, version = spec.partition("==")
             found.add((canonicalize_name(name), version or None))
     return frozenset(found)
+
+
+# --------------------------------------------------------------------------------------------
+# Git repositories, for the CI matrix and affected-members tests
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root`` with a fixed identity and no user or system configuration."""
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.org",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.org",
+    }
+    proc = subprocess.run(
+        ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc.stdout
+
+
+def git_commit_all(root: Path, message: str = "change") -> str:
+    """Make ``root`` a repository if it is not one, commit every file; the commit's id."""
+    if not (root / ".git").exists():
+        git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()

@@ -1,36 +1,43 @@
 """Read ``uv.lock`` and compute the locked closure of workspace members the way uv does.
 
-A closure is the set of locked packages that ``uv sync --package X`` would install (or, with
-no marker environment, the union over every platform that ``uv export --package X`` prints).
-nox-workspace needs it to build one environment per member, to tell which members a lock
-change affects, and to name the packages an environment holds that the lock does not give it.
+A closure is the set of locked packages that ``uv sync --package X`` would install for one
+marker environment, or, with no environment, the union over every platform and Python that
+``uv export --package X`` lists. nox-workspace needs it to build one environment per member,
+to tell which members a lock change affects, and to name the packages an environment holds
+that the lock does not give it. Every rule below was checked against uv 0.13.9 (see
+``tests/functional/test_lock_conformance.py``).
 
-The walk follows uv's own (``Installable::to_resolution`` in ``uv-resolver``):
+The walk (uv's ``Installable::to_resolution`` and ``ExportableRequirements::from_lock``):
 
-* start at the targets (their ``dependencies`` and requested extras) and the dependency
-  groups the options select, follow ``dependencies``; an edge's ``extra = [...]`` also
-  follows that package's ``optional-dependencies``;
+* start at the targets (their ``dependencies`` and requested extras), the dependency groups
+  the options select, and the virtual root's requirements; follow ``dependencies``; an
+  edge's ``extra = [...]`` also follows that package's ``optional-dependencies``;
 * an edge is live when its marker holds. *Conflict markers* (``extra == 'extra-3-foo-x'``,
-  ``extra == 'group-3-foo-dev'``) hold exactly when that extra or group of that package is
-  active in this sync: the targets' extras and groups, and every extra some live edge asks
-  for (found by a first pass, as uv does, before the real walk);
-* with ``environment=None`` every PEP 508 environment marker is treated as satisfiable (the
-  union across platforms, like ``uv export``); conflict markers are still evaluated.
+  ``extra == 'group-3-foo-dev'``, ``extra == 'project-3-foo'``) hold exactly when that item
+  is active in this sync: the targets' extras, groups and projects, and every extra a live
+  edge activates (uv's first pass; an edge's own extras count for its own marker);
+* with an environment, each marker is evaluated against it (PEP 508). Without one, markers
+  conjoin along a path and disjoin across paths, and a package is in the union when some
+  path to it holds on some platform: ``a -[python < '3.14']-> b -[python >= '3.14']-> c``
+  does not reach ``c`` (``uv export`` drops it too).
 
-Group selection follows what uv 0.13 does, checked against ``uv export``:
+Group selection (uv 0.13):
 
-* one target: default groups come from the target's own ``[dependency-groups]`` only; an
+* one target: default groups select only the target's own ``[dependency-groups]``; an
   explicit group (``--group``, ``--only-group``, ``--all-groups``) the target lacks falls back
-  to the workspace root's group of that name;
+  to the workspace root's group of that name (the root member's, or a virtual root's
+  ``[manifest.dependency-groups]``);
 * several targets (repeated ``--package``, ``--all-packages``): each target contributes its
-  own groups of the selected names, and a *virtual* root (no ``[project]``) contributes its
-  ``[manifest.dependency-groups]`` of those names; a root that is a member contributes only
-  when it is itself a target.
+  own groups of the selected names, and a *virtual* root contributes its groups of those
+  names; a root that is a member contributes only when it is itself a target.
 
-Performance matters because the lock of a large workspace is read on every ``nox -l``: the
-lock is indexed once (packages by name, edges resolved to indices), markers are compiled once
-per distinct string and only when a walk needs them, and in union mode a marker that mentions
-no ``extra`` is never parsed at all.
+Performance matters because every session's leak check and every CI plan reads the lock
+(listing sessions never does). The lock is
+indexed once; markers are compiled once per distinct string into disjunctive normal form;
+and for each environment (or the union) every node of the graph (a package, or one extra of
+it) is solved once, bottom-up over strongly connected components, into bitsets: the packages
+it reaches everywhere, and the packages it reaches only under a condition. A member's
+closure is then a few bitwise ORs, so the closures of all members share the work.
 """
 
 from __future__ import annotations
@@ -39,15 +46,23 @@ import os
 import re
 import sys
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import (
+    Callable,
+    Container,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+    Set,
+)
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 from packaging.specifiers import InvalidSpecifier, Specifier
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
 from nox_workspace._errors import LockError
 
@@ -163,7 +178,18 @@ class Lock:
     _manifest_groups: Mapping[str, tuple[_Requirement, ...]]
     _requirements: tuple[_Requirement, ...]
     _conflicts: tuple[tuple[_ConflictItem, ...], ...]
-    _memo: dict[tuple[int, ...], frozenset[str]]
+    _relevant: frozenset[str]
+    _codes: tuple[str, ...]
+    _code_bits: Mapping[str, int]
+    _exclusive: Mapping[str, frozenset[str]]
+    _package_mask: int
+    _bits: tuple[int, ...]
+    _ordered: tuple[LockedPackage, ...]
+    _virtual_mask: int
+    _member_mask: int
+    _cache: dict[str, Any]
+    #: Per byte of a package bitset, the packages of each byte value (filled lazily).
+    _chunks: tuple[dict[int, tuple[LockedPackage, ...]], ...]
 
     # ----------------------------------------------------------------------------------------
     # Queries
@@ -198,7 +224,7 @@ class Lock:
         default_groups: Sequence[str] | Literal["all"] | None = None,
         all_groups: bool = False,
         only_groups: bool = False,
-        environment: Mapping[str, str] | None = None,
+        environment: Mapping[str, object] | None = None,
         install_members: bool = True,
     ) -> tuple[LockedPackage, ...]:
         """The packages ``uv sync --package M [--package N ...]`` installs, sorted by name.
@@ -208,12 +234,13 @@ class Lock:
         ``groups`` are explicit ``--group`` names: a single target that lacks one uses the
         workspace root's group of that name. ``default_groups`` are the names uv reads from
         ``[tool.uv] default-groups`` of the pyproject it treats as the project (the target's
-        for one ``--package``; the current directory's project for several); they select only
-        the targets' own groups, never the root's. ``None`` means uv's built-in default
-        ``("dev",)``, ``()`` is ``--no-default-groups`` and ``"all"`` selects every group of
-        each target. ``all_groups`` is ``--all-groups``. ``only_groups`` is ``--only-group``:
-        the listed ``groups`` alone, without the targets or their dependencies, and without
-        default groups.
+        for one ``--package``; the current directory's project for several); they select the
+        targets' own groups (and, for several targets, a virtual root's), never a root
+        member's. ``None`` means uv's built-in default ``("dev",)``, ``()`` is
+        ``--no-default-groups`` and ``"all"`` selects every group of each target.
+        ``all_groups`` is ``--all-groups``. ``only_groups`` is ``--only-group``: the listed
+        ``groups`` alone, without the targets or their dependencies, and without default
+        groups.
 
         ``environment`` is a PEP 508 marker environment (the keys of
         ``packaging.markers.default_environment()``); ``None`` takes the union over all
@@ -250,7 +277,7 @@ class Lock:
         default_groups: Sequence[str] | Literal["all"] | None = None,
         all_groups: bool = False,
         only_groups: bool = False,
-        environment: Mapping[str, str] | None = None,
+        environment: Mapping[str, object] | None = None,
         install_members: bool = True,
     ) -> tuple[LockedPackage, ...]:
         """The packages ``uv sync --all-packages`` installs: every member, as several targets.
@@ -288,6 +315,28 @@ class Lock:
                 hint=_RELOCK_HINT,
             ) from None
 
+    def root_groups_closure(
+        self, groups: Sequence[str], *, environment: Mapping[str, object] | None = None
+    ) -> tuple[LockedPackage, ...]:
+        """The workspace root's dependency ``groups`` alone (``uv export --only-group``).
+
+        For a root that is a member these are its own groups; for a virtual root, the groups
+        of ``[manifest.dependency-groups]``. No member's group of the same name is used.
+        """
+        targets = [] if self._root_index is None else [self._root_index]
+        return self._closure(
+            targets,
+            single=bool(targets),
+            extras=(),
+            all_extras=False,
+            groups=groups,
+            default_groups=(),
+            all_groups=False,
+            only_groups=True,
+            environment=environment,
+            install_members=True,
+        )
+
     def _closure(self, targets: list[int], **options: Any) -> tuple[LockedPackage, ...]:
         try:
             return self._walk(targets, **options)
@@ -305,7 +354,7 @@ class Lock:
         default_groups: Sequence[str] | Literal["all"] | None,
         all_groups: bool,
         only_groups: bool,
-        environment: Mapping[str, str] | None,
+        environment: Mapping[str, object] | None,
         install_members: bool,
     ) -> tuple[LockedPackage, ...]:
         prod = not only_groups
@@ -333,109 +382,117 @@ class Lock:
                 all_groups=all_groups or defaults == ALL,
             )
 
-        # The encoded conflict items active in this sync; grows in the first pass.
-        active: set[str] = set()
+        # The conflict items (encoded as in uv's markers) the targets activate. Only items of
+        # declared conflicts can appear in markers, so only those are tracked.
+        initial: set[str] = set()
         if prod:
-            active.update(f"project-{len(names[i].name)}-{names[i].name}" for i in targets)
+            initial.update(f"project-{len(names[i].name)}-{names[i].name}" for i in targets)
         for index, extras_of_target in target_extras.items():
-            active.update(_encode("extra", names[index].name, e) for e in extras_of_target)
+            initial.update(_encode("extra", names[index].name, e) for e in extras_of_target)
         for owner, group in package_groups:
-            active.add(_encode("group", names[owner].name, group))
+            initial.add(_encode("group", names[owner].name, group))
+        start_active = frozenset(initial & self._relevant)
 
-        live = _Evaluator(environment)
-        union = environment is None
-        queue: deque[tuple[int, str | None]] = deque()
-        seen: set[tuple[int, str | None]] = set()
-        nodes: set[int] = set()
-        # Union mode only: edges from the synthetic root (index -1) with the clauses under
-        # which they are live, and the package-to-package edges the walk took.
-        root_edges: list[tuple[int, _Dnf]] = []
-        taken: list[tuple[int, int, str | None, bool]] = []
-
-        def push(index: int, edge_extras: Iterable[str]) -> None:
-            if (index, None) not in seen:
-                seen.add((index, None))
-                queue.append((index, None))
-            for extra in edge_extras:
-                if (index, extra) not in seen:
-                    seen.add((index, extra))
-                    queue.append((index, extra))
-
-        if prod:
-            for index in targets:
-                nodes.add(index)
-                root_edges.append((index, _TRUE))
-                queue.append((index, None))
-                queue.extend((index, extra) for extra in target_extras.get(index, ()))
-        for owner, group in package_groups:
-            for target, marker, edge_extras, has_extra in self._groups[owner].get(group, ()):
-                if union:
-                    dnf = live.dnf(marker, active)
-                    if not dnf:
-                        continue
-                    root_edges.append((target, dnf))
-                elif not live.edge(marker, has_extra, active):
-                    continue
-                nodes.add(target)
-                push(target, edge_extras)
-        root_requirements = list(self._requirements)
+        env_key = (
+            None
+            if environment is None
+            else tuple(sorted((key, str(value)) for key, value in environment.items()))
+        )
+        requirements = list(self._requirements)
         for group in manifest_groups:
-            root_requirements.extend(self._manifest_groups.get(group, ()))
-        for requirement in root_requirements:
-            for index, dnf in self._resolve_requirement(requirement, live):
-                nodes.add(index)
-                root_edges.append((index, dnf))
-                push(index, requirement.extras)
+            requirements.extend(self._manifest_groups.get(group, ()))
 
+        context = self._context(env_key, environment)
+        starts = self._starts(
+            context, targets, prod, target_extras, package_groups, requirements, start_active
+        )
+        bits, active = context.combine(starts, start_active)
         if self._conflicts:
-            # First pass, as uv does: learn every extra that a live edge activates, since a
-            # conflict marker met early in the walk may depend on an extra activated later.
-            first_queue = deque(queue)
-            first_seen = set(seen)
-            while first_queue:
-                index, extra = first_queue.popleft()
-                edges = self._deps[index] if extra is None else self._optional[index].get(extra, ())
-                for target, marker, edge_extras, has_extra in edges:
-                    added = [
-                        code
-                        for code in (_encode("extra", names[target].name, e) for e in edge_extras)
-                        if code not in active
-                    ]
-                    if added:
-                        if not live.edge(marker, has_extra, active.union(added)):
-                            continue
-                        active.update(added)
-                    elif not live.edge(marker, has_extra, active):
-                        continue
-                    for key in ((target, None), *((target, e) for e in edge_extras)):
-                        if key not in first_seen:
-                            first_seen.add(key)
-                            first_queue.append(key)
             self._check_conflicts(active)
 
-        while queue:
-            index, extra = queue.popleft()
-            edges = self._deps[index] if extra is None else self._optional[index].get(extra, ())
-            for target, marker, edge_extras, has_extra in edges:
-                if live.edge(marker, has_extra, active):
-                    nodes.add(target)
-                    if union and marker is not None:
-                        taken.append((index, target, marker, has_extra))
-                    else:
-                        taken.append((index, target, None, False))
-                    push(target, edge_extras)
+        if not install_members:
+            bits &= ~self._member_mask
+        return self._unpack(bits & ~self._virtual_mask)
 
-        if union:
-            nodes = _reachable(nodes, root_edges, taken, live, active)
+    def _context(
+        self, env_key: tuple[tuple[str, str], ...] | None, environment: Mapping[str, object] | None
+    ) -> _Context:
+        """The memoized reachability for one environment (``None``: the union)."""
+        contexts: dict[Any, _Context] = self._cache.setdefault("contexts", {})
+        context = contexts.get(env_key)
+        if context is None:
+            if len(contexts) > 32:
+                contexts.clear()
+            context = contexts[env_key] = _Context(self, _Evaluator(environment))
+        return context
 
-        members = frozenset(self._member_index.values())
-        result = [
-            names[index]
-            for index in nodes
-            if names[index].source != "virtual" and (install_members or index not in members)
-        ]
-        result.sort(key=_sort_key)
-        return tuple(result)
+    def _node_bits(self, node: _Node) -> int:
+        """A node's own bits: its package, and its conflict item if it is one."""
+        index, extra = node
+        if extra is None or not self._relevant:
+            return self._bits[index]
+        code = _encode("extra", self.packages[index].name, extra)
+        return self._bits[index] | self._code_bits.get(code, 0)
+
+    def _codes_of(self, bits: int) -> frozenset[str]:
+        """The conflict items whose bits are set."""
+        high = bits >> len(self.packages)
+        if not high:
+            return _NO_CODES
+        data = high.to_bytes((high.bit_length() + 7) // 8, "little")
+        codes = self._codes
+        return frozenset(
+            codes[8 * position + offset]
+            for position, byte in enumerate(data)
+            if byte
+            for offset in _BYTE_BITS[byte]
+        )
+
+    def _starts(
+        self,
+        context: _Context,
+        targets: list[int],
+        prod: bool,
+        target_extras: Mapping[int, tuple[str, ...]],
+        package_groups: list[tuple[int, str]],
+        requirements: list[_Requirement],
+        start_active: frozenset[str],
+    ) -> list[tuple[_Node, _Dnf | None]]:
+        """The edges of the synthetic root: targets, their extras, groups, root requirements."""
+        starts: list[tuple[_Node, _Dnf | None]] = []
+        if prod:
+            for index in targets:
+                starts.append(((index, None), None))
+                starts.extend(((index, extra), None) for extra in target_extras.get(index, ()))
+        for owner, group in package_groups:
+            for edge in self._groups[owner].get(group, ()):
+                # uv evaluates group edges with the targets' own items only (before its
+                # first pass), so later activations do not apply here.
+                condition = context.condition(edge, active=start_active)
+                if condition != ():
+                    starts.append(((edge[0], None), condition))
+                    starts.extend(((edge[0], extra), condition) for extra in edge[2])
+        for requirement in requirements:
+            for index, dnf in self._resolve_requirement(requirement, context.live):
+                condition = None if dnf is _TRUE else dnf
+                starts.append(((index, None), condition))
+                starts.extend(((index, extra), condition) for extra in requirement.extras)
+        return starts
+
+    def _unpack(self, bits: int) -> tuple[LockedPackage, ...]:
+        """The packages whose bits are set, in sorted order (bits are assigned sorted)."""
+        chunks = self._chunks
+        found: list[LockedPackage] = []
+        for position, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) // 8, "little")):
+            if byte:
+                table = chunks[position]
+                chunk = table.get(byte)
+                if chunk is None:
+                    base = 8 * position
+                    ordered = self._ordered
+                    chunk = table[byte] = tuple(ordered[base + i] for i in _BYTE_BITS[byte])
+                found.extend(chunk)
+        return tuple(found)
 
     def _plan_groups(
         self,
@@ -569,26 +626,71 @@ class Lock:
             )
 
     def _members_reached(self, targets: list[int]) -> frozenset[str]:
-        """The members reachable from the targets through any edge, markers ignored."""
-        key = tuple(sorted(targets))
-        known = self._memo.get(key)
-        if known is not None:
-            return known
+        """The members reachable from the targets through any edge, markers ignored.
+
+        Only members' own edges are followed: third-party packages do not depend on
+        workspace members.
+        """
+        graph: dict[int, tuple[int, ...]] | None = self._cache.get("member-graph")
+        if graph is None:
+            graph = self._cache["member-graph"] = self._member_graph()
         seen = set(targets)
         stack = list(targets)
         while stack:
-            index = stack.pop()
-            lists = [self._deps[index], *self._optional[index].values()]
-            lists.extend(self._groups[index].values())
-            for edges in lists:
-                for target, _, _, _ in edges:
-                    if target not in seen:
-                        seen.add(target)
-                        stack.append(target)
-        members = frozenset(self._member_index)
-        reached = frozenset(self.packages[i].name for i in seen) & members
-        self._memo[key] = reached
-        return reached
+            for child in graph[stack.pop()]:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return frozenset(self.packages[index].name for index in seen)
+
+    def _harmless_atoms(self) -> frozenset[_Atom]:
+        """Environment atoms that no other atom of the lock contradicts.
+
+        Inconsistency among string comparisons is always between two atoms of one variable,
+        so an atom consistent with every other atom of its variable in the lock can never
+        make a conjunction false; union mode leaves it out of path conditions, which keeps
+        them few. Python version atoms are always kept (ranges clash in threes).
+        """
+        known: frozenset[_Atom] | None = self._cache.get("harmless")
+        if known is not None:
+            return known
+        edge_lists: list[tuple[_Edge, ...]] = list(self._deps)
+        for tables in (self._optional, self._groups):
+            for table in tables:
+                edge_lists.extend(table.values())
+        markers: set[str] = set()
+        for edges in edge_lists:
+            markers.update(edge[1] for edge in edges if edge[1] is not None)
+        if self._requirements or self._manifest_groups:
+            # Fork markers meet path conditions only through the virtual root's requirements.
+            for forks in self._fork_markers:
+                markers.update(forks)
+        by_variable: dict[str, set[_Atom]] = {}
+        for marker in markers:
+            for clause in _compile(marker).clauses:
+                for atom in clause.atoms:
+                    by_variable.setdefault(atom[0], set()).add(atom)
+        harmless = {
+            atom
+            for variable, atoms in by_variable.items()
+            if variable not in ("python_version", "python_full_version")
+            for atom in atoms
+            if all(_consistent(frozenset((atom, other))) for other in atoms)
+        }
+        self._cache["harmless"] = frozen = frozenset(harmless)
+        return frozen
+
+    def _member_graph(self) -> dict[int, tuple[int, ...]]:
+        """Per member, the members its dependencies, extras and groups name directly."""
+        members = set(self._member_index.values())
+        graph: dict[int, tuple[int, ...]] = {}
+        for index in members:
+            found = [edge[0] for edge in self._deps[index]]
+            for table in (self._optional[index], self._groups[index]):
+                for edges in table.values():
+                    found.extend(edge[0] for edge in edges)
+            graph[index] = tuple(dict.fromkeys(child for child in found if child in members))
+        return graph
 
     def _resolve_requirement(
         self, requirement: _Requirement, live: _Evaluator
@@ -650,16 +752,15 @@ _Dnf: TypeAlias = tuple[frozenset[_Atom], ...]
 #: The condition that always holds: one clause without atoms.
 _TRUE: Final[_Dnf] = (frozenset(),)
 
+_OPERAND = r"[A-Za-z_][\w.]*|'[^']*'|" + r'"[^"]*"'
+_OPERATOR = r"===|==|!=|<=|>=|~=|<|>|not\s+in(?![\w.])|in(?![\w.])"
+#: A comparison (one token, for speed), a parenthesis, or a boolean operator.
 _TOKEN: Final = re.compile(
-    r"""\s*(?:
-        (?P<paren>[()])
-      | (?P<string>'[^']*'|"[^"]*")
-      | (?P<op>===|==|!=|<=|>=|~=|<|>|not\s+in(?![\w.])|in(?![\w.]))
-      | (?P<bool>and(?![\w.])|or(?![\w.]))
-      | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
-    )""",
-    re.VERBOSE,
+    rf"\s*(?:(?P<cmp>(?:{_OPERAND})\s*(?:{_OPERATOR})\s*(?:{_OPERAND}))"
+    r"|(?P<paren>[()])|(?P<bool>and|or)(?![\w.]))"
 )
+_COMPARISON: Final = re.compile(rf"({_OPERAND})\s*({_OPERATOR})\s*({_OPERAND})")
+_ATOM_CACHE: dict[str, _Atom] = {}
 
 _VARIABLES: Final = frozenset(
     {
@@ -732,84 +833,83 @@ def _compile(marker: str) -> _Marker:
 
 def _parse_marker(text: str) -> list[list[_Atom]]:
     """Parse a marker into DNF: a list of clauses, each a list of comparisons."""
-    tokens: list[tuple[str, str]] = []
+    text = text.strip()
+    tokens: list[tuple[str, _Atom | None]] = []
     position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise MarkerSyntaxError(f"cannot parse marker {text!r} at position {position}")
-        kind = match.lastgroup
-        assert kind is not None
-        tokens.append((kind, match.group(kind)))
+    for match in _TOKEN.finditer(text):
+        if match.start() != position:
+            break
         position = match.end()
-    tokens.append(("end", ""))
+        comparison = match["cmp"]
+        if comparison is not None:
+            atom = _ATOM_CACHE.get(comparison)
+            if atom is None:
+                atom = _ATOM_CACHE[comparison] = _atom(comparison, text)
+            tokens.append(("cmp", atom))
+        else:
+            tokens.append((match["paren"] or match["bool"], None))
+    if position != len(text) or not tokens:
+        raise MarkerSyntaxError(f"cannot parse marker {text!r} at position {position}")
+    tokens.append(("end", None))
     index = 0
 
-    def peek() -> tuple[str, str]:
-        return tokens[index]
-
-    def take() -> tuple[str, str]:
-        nonlocal index
-        token = tokens[index]
-        index += 1
-        return token
-
     def parse_or() -> list[list[_Atom]]:
+        nonlocal index
         clauses = parse_and()
-        while peek() == ("bool", "or"):
-            take()
+        while tokens[index][0] == "or":
+            index += 1
             clauses = clauses + parse_and()
         return clauses
 
     def parse_and() -> list[list[_Atom]]:
+        nonlocal index
         clauses = parse_atom()
-        while peek() == ("bool", "and"):
-            take()
+        while tokens[index][0] == "and":
+            index += 1
             right = parse_atom()
-            clauses = [left + other for left in clauses for other in right]
+            if len(right) == 1:
+                only = right[0]
+                clauses = [left + only for left in clauses]
+            else:
+                clauses = [left + other for left in clauses for other in right]
         return clauses
 
-    def operand() -> tuple[str, str]:
-        kind, value = take()
-        if kind == "string":
-            return ("string", value[1:-1])
-        if kind == "name":
-            name = _LEGACY_VARIABLES.get(value, value)
-            if name not in _VARIABLES:
-                raise MarkerSyntaxError(f"unknown marker variable {value!r} in {text!r}")
-            return ("name", name)
-        raise MarkerSyntaxError(f"expected a variable or a string in marker {text!r}")
-
     def parse_atom() -> list[list[_Atom]]:
-        if peek() == ("paren", "("):
-            take()
+        nonlocal index
+        kind, atom = tokens[index]
+        index += 1
+        if kind == "(":
             clauses = parse_or()
-            if take() != ("paren", ")"):
+            if tokens[index][0] != ")":
                 raise MarkerSyntaxError(f"unbalanced parentheses in marker {text!r}")
+            index += 1
             return clauses
-        left = operand()
-        kind, op = take()
-        if kind != "op":
+        if atom is None:
             raise MarkerSyntaxError(f"expected a comparison in marker {text!r}")
-        op = " ".join(op.split())
-        right = operand()
-        return [[_literal(left, op, right, text)]]
+        return [[atom]]
 
     clauses = parse_or()
-    if peek()[0] != "end":
-        raise MarkerSyntaxError(f"unexpected {peek()[1]!r} in marker {text!r}")
+    if tokens[index][0] != "end":
+        raise MarkerSyntaxError(f"unexpected {tokens[index][0]!r} in marker {text!r}")
     return clauses
 
 
-def _literal(left: tuple[str, str], op: str, right: tuple[str, str], text: str) -> _Atom:
-    """Turn one comparison into an atom, the variable first; ``extra`` values normalized."""
-    if left[0] == "name" and right[0] == "string":
-        variable, value, on_left = left[1], right[1], True
-    elif left[0] == "string" and right[0] == "name":
-        variable, value, on_left = right[1], left[1], False
-    else:
+def _atom(comparison: str, text: str) -> _Atom:
+    """One comparison as an atom, the variable first; ``extra`` values normalized."""
+    match = _COMPARISON.fullmatch(comparison)
+    assert match is not None  # the tokenizer matched the same pattern
+    left, op, right = match.groups()
+    op = " ".join(op.split())
+    left_is_string = left[0] in "'\""
+    if left_is_string == (right[0] in "'\""):
         raise MarkerSyntaxError(f"a comparison needs one variable and one string in {text!r}")
+    if left_is_string:
+        name, value, on_left = right, left[1:-1], False
+    else:
+        name, value, on_left = left, right[1:-1], True
+    variable = _LEGACY_VARIABLES.get(name, name)
+    if variable not in _VARIABLES:
+        raise MarkerSyntaxError(f"unknown marker variable {name!r} in {text!r}")
     if variable == "extra":
         value = canonicalize_name(value)
     return (variable, op, value, on_left)
@@ -838,53 +938,85 @@ def _make_clause(raw: list[_Atom]) -> _Clause:
     )
 
 
-def _python_specifiers(atom: _Atom) -> list[str] | None:
-    """Express a ``python_version``/``python_full_version`` atom as full-version specifiers.
+_Release: TypeAlias = tuple[int, int, int]
+#: A Python version range: (lowest, lowest included, highest, highest included).
+_Range: TypeAlias = tuple[_Release, bool, _Release, bool]
+_LOWEST: Final[_Release] = (0, 0, 0)
+_HIGHEST: Final[_Release] = (999, 0, 0)
+_RELEASE = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?(\.\*)?")
 
-    ``python_version`` is ``X.Y``, so ``python_version > '3.11'`` means ``>= 3.12``; uv's
-    marker algebra treats both variables as one, and so must a satisfiability check.
-    Returns ``None`` when the atom is not a plain version comparison.
+
+def _python_range(atom: _Atom) -> tuple[_Range, bool] | None:
+    """A ``python_version``/``python_full_version`` atom as a range of ``X.Y.Z`` releases.
+
+    Returns the range and whether the atom *excludes* it (``!=``), or ``None`` when the atom
+    is not a plain comparison (then it is assumed satisfiable). ``python_version`` is
+    ``X.Y``, so ``python_version > '3.11'`` means ``>= 3.12``: uv's marker algebra treats
+    both variables as one, and so must a satisfiability check.
     """
     variable, op, value, on_left = atom
     if op in ("in", "not in", "~=", "==="):
         return None
     if not on_left:
         op = _FLIPPED[op]
-    if variable == "python_version" and re.fullmatch(r"\d+\.\d+", value):
-        major, minor = (int(part) for part in value.split("."))
-        following = f"{major}.{minor + 1}"
+    match = _RELEASE.fullmatch(value)
+    if match is None:
+        return None
+    major = int(match[1])
+    minor = int(match[2] or 0)
+    micro = int(match[3] or 0)
+    version = (major, minor, micro)
+    wildcard = match[4] is not None
+    if variable == "python_version" and match[3] is None and not wildcard:
+        # X.Y stands for the whole X.Y.* series.
+        following = (major, minor + 1, 0)
+        if op in ("==", "!="):
+            return ((version, True, following, False), op == "!=")
         return {
-            "==": [f"=={value}.*"],
-            "!=": [f"!={value}.*"],
-            "<": [f"<{value}"],
-            "<=": [f"<{following}"],
-            ">": [f">={following}"],
-            ">=": [f">={value}"],
+            "<": ((_LOWEST, True, version, False), False),
+            "<=": ((_LOWEST, True, following, False), False),
+            ">": ((following, True, _HIGHEST, True), False),
+            ">=": ((version, True, _HIGHEST, True), False),
         }[op]
-    return [f"{op}{value}"]
+    if wildcard:
+        if op not in ("==", "!="):
+            return None
+        following = (major, minor + 1, 0) if match[2] is not None else (major + 1, 0, 0)
+        return ((version, True, following, False), op == "!=")
+    return {
+        "==": ((version, True, version, True), False),
+        "!=": ((version, True, version, True), True),
+        "<": ((_LOWEST, True, version, False), False),
+        "<=": ((_LOWEST, True, version, True), False),
+        ">": ((version, False, _HIGHEST, True), False),
+        ">=": ((version, True, _HIGHEST, True), False),
+    }[op]
 
 
-def _candidate_versions(specifiers: Iterable[str]) -> list[Version]:
-    """Versions at and around every bound, enough to find a point inside any intersection."""
-    candidates = {Version("0"), Version("99.99.99")}
-    for spec in specifiers:
-        digits = re.findall(r"\d+", spec.split(".*")[0])
-        if not digits:
+def _python_satisfiable(ranges: list[tuple[_Range, bool]]) -> bool:
+    """Whether some Python release lies in every included range and no excluded one."""
+    low, low_in, high, high_in = _LOWEST, True, _HIGHEST, True
+    excluded: list[_Range] = []
+    for (start, start_in, end, end_in), exclude in ranges:
+        if exclude:
+            excluded.append((start, start_in, end, end_in))
             continue
-        release = [int(part) for part in digits[:3]] + [0] * (3 - min(3, len(digits)))
-        major, minor, micro = release
-        for candidate in (
-            (major, minor, micro),
-            (major, minor, micro + 1),
-            (major, minor, max(micro - 1, 0)),
-            (major, minor + 1, 0),
-            (major, max(minor - 1, 0), 99),
-            (major, minor, 99),
-            (major + 1, 0, 0),
-            (max(major - 1, 0), 99, 99),
-        ):
-            candidates.add(Version(".".join(map(str, candidate))))
-    return sorted(candidates)
+        if start > low or (start == low and not start_in):
+            low, low_in = start, start_in
+        if end < high or (end == high and not end_in):
+            high, high_in = end, end_in
+    # Push the lower bound past every excluded range that covers it.
+    moved = True
+    while moved:
+        moved = False
+        for start, start_in, end, end_in in excluded:
+            covers_low = (start < low or (start == low and (start_in or not low_in))) and (
+                low < end or (low == end and end_in and low_in)
+            )
+            if covers_low:
+                low, low_in = end, not end_in
+                moved = True
+    return low < high or (low == high and low_in and high_in)
 
 
 _CONSISTENT_CACHE: dict[frozenset[_Atom], bool] = {}
@@ -907,16 +1039,21 @@ def _consistent(atoms: frozenset[_Atom]) -> bool:
 
 
 def _check_consistent(atoms: frozenset[_Atom]) -> bool:
-    python: list[str] = []
+    python: list[tuple[_Range, bool]] = []
     equal: dict[str, str] = {}
     unequal: dict[str, set[str]] = {}
     other: list[_Atom] = []
     for atom in atoms:
         variable, op, value, on_left = atom
+        if variable == "extra":
+            # Extras are a set: several may be active; only `== v` with `!= v` clashes.
+            if (variable, "!=" if op == "==" else "==", value, on_left) in atoms:
+                return False
+            continue
         if variable in ("python_version", "python_full_version"):
-            specs = _python_specifiers(atom)
-            if specs is not None:
-                python.extend(specs)
+            found = _python_range(atom)
+            if found is not None:
+                python.append(found)
             continue
         if op == "==":
             if equal.setdefault(variable, value) != value:
@@ -933,26 +1070,17 @@ def _check_consistent(atoms: frozenset[_Atom]) -> bool:
             left, right = (equal[variable], value) if on_left else (value, equal[variable])
             if (left in right) != (op == "in"):
                 return False
-    if len(python) > 1:
-        try:
-            parsed = [Specifier(spec) for spec in python]
-        except InvalidSpecifier:
-            return True
-        return any(
-            all(spec.contains(version, prereleases=True) for spec in parsed)
-            for version in _candidate_versions(python)
-        )
-    return True
+    return len(python) < 2 or _python_satisfiable(python)
 
 
 _SPECIFIER_CACHE: dict[str, Specifier | None] = {}
 
 
-def _atom_holds(atom: _Atom, environment: Mapping[str, str]) -> bool:
+def _atom_holds(atom: _Atom, environment: Mapping[str, object]) -> bool:
     """Evaluate one comparison against a marker environment, as ``packaging`` does."""
     variable, op, value, on_left = atom
     try:
-        actual = environment[variable]
+        actual = str(environment[variable])
     except KeyError:
         raise ValueError(
             f"the marker environment has no {variable!r}; pass a complete environment "
@@ -991,25 +1119,27 @@ def _atom_holds(atom: _Atom, environment: Mapping[str, str]) -> bool:
 
 
 class _Evaluator:
-    """Decides whether edges are live, for one walk (one environment or the union)."""
+    """Evaluates compiled markers for one marker environment, or for the union (``None``).
 
-    __slots__ = ("_atoms", "_environment")
+    With an environment, atoms are evaluated as ``packaging`` does and memoized; for the
+    union, a clause holds when its atoms are consistent (some platform satisfies them).
+    """
 
-    def __init__(self, environment: Mapping[str, str] | None) -> None:
+    __slots__ = ("_atoms", "_environment", "_plain_dnf", "_plain_holds", "union")
+
+    def __init__(self, environment: Mapping[str, object] | None) -> None:
         self._environment = environment
+        self.union = environment is None
         self._atoms: dict[_Atom, bool] = {}
+        self._plain_holds: dict[str, bool] = {}
+        self._plain_dnf: dict[str, _Dnf] = {}
 
-    def _clause_holds(self, clause: _Clause, active: Set[str]) -> bool:
-        if not clause.possible:
-            return False
-        for name, positive in clause.extras:
-            if (name in active) is not positive:
-                return False
+    def atoms_hold(self, atoms: Iterable[_Atom]) -> bool:
+        """Whether environment atoms all hold in this walk's (concrete) environment."""
         environment = self._environment
-        if environment is None:
-            return clause.consistent
+        assert environment is not None
         memo = self._atoms
-        for atom in clause.atoms:
+        for atom in atoms:
             holds = memo.get(atom)
             if holds is None:
                 holds = memo[atom] = _atom_holds(atom, environment)
@@ -1017,17 +1147,26 @@ class _Evaluator:
                 return False
         return True
 
-    def marker(self, marker: str, active: Set[str]) -> bool:
-        return any(self._clause_holds(clause, active) for clause in _compile(marker).clauses)
+    def _clause_holds(self, clause: _Clause, active: Set[str]) -> bool:
+        if not clause.possible:
+            return False
+        for name, positive in clause.extras:
+            if (name in active) is not positive:
+                return False
+        if self._environment is None:
+            return clause.consistent
+        return self.atoms_hold(clause.atoms)
 
-    def edge(self, marker: str | None, has_extra: bool, active: Set[str]) -> bool:
-        """Whether an edge can be live (in union mode: on some platform)."""
-        if marker is None:
-            return True
-        if self._environment is None and not has_extra:
-            # uv never writes an environment marker that no platform satisfies.
-            return True
-        return self.marker(marker, active)
+    def marker(self, marker: str, active: Set[str]) -> bool:
+        """Whether a marker holds (in union mode: on some platform) given the active items."""
+        if not active:
+            known: bool | None = self._plain_holds.get(marker)
+            if known is None:
+                known = self._plain_holds[marker] = any(
+                    self._clause_holds(clause, active) for clause in _compile(marker).clauses
+                )
+            return known
+        return any(self._clause_holds(clause, active) for clause in _compile(marker).clauses)
 
     def dnf(self, marker: str | None, active: Set[str]) -> _Dnf:
         """Union mode: the environment clauses under which an edge is live.
@@ -1037,6 +1176,14 @@ class _Evaluator:
         """
         if marker is None:
             return _TRUE
+        if not active:
+            known: _Dnf | None = self._plain_dnf.get(marker)
+            if known is None:
+                known = self._plain_dnf[marker] = self._dnf(marker, active)
+            return known
+        return self._dnf(marker, active)
+
+    def _dnf(self, marker: str, active: Set[str]) -> _Dnf:
         clauses = []
         for clause in _compile(marker).clauses:
             if not (clause.possible and clause.consistent):
@@ -1051,13 +1198,18 @@ class _Evaluator:
         """Whether (and, in union mode, where) a root requirement reaches a locked package.
 
         A package that was forked is reached only where one of its fork markers holds too.
-        Root requirements activate no extras, so every ``extra`` literal is false.
+        Root requirements activate no extras, so their ``extra`` literals are false; fork
+        markers are read without their ``extra`` literals, as uv reads them (``pep508()``).
         """
         no_extras: frozenset[str] = frozenset()
         if self._environment is not None:
             if marker is not None and not self.marker(marker, no_extras):
                 return ()
-            if fork_markers and not any(self.marker(m, no_extras) for m in fork_markers):
+            if fork_markers and not any(
+                clause.possible and self.atoms_hold(clause.atoms)
+                for fork in fork_markers
+                for clause in _compile(fork).clauses
+            ):
                 return ()
             return _TRUE
         own = self.dnf(marker, no_extras)
@@ -1065,9 +1217,11 @@ class _Evaluator:
             return own
         clauses: list[frozenset[_Atom]] = []
         for fork in fork_markers:
-            for right in self.dnf(fork, no_extras):
+            for right in _compile(fork).clauses:
+                if not (right.possible and right.consistent):
+                    continue
                 for left in own:
-                    combined = left | right
+                    combined = left | right.atoms
                     if not combined:
                         return _TRUE
                     if _consistent(combined):
@@ -1075,70 +1229,342 @@ class _Evaluator:
         return tuple(clauses)
 
 
-def _reachable(
-    nodes: set[int],
-    root_edges: list[tuple[int, _Dnf]],
-    taken: list[tuple[int, int, str | None, bool]],
-    live: _Evaluator,
-    active: Set[str],
-) -> set[int]:
-    """The walked packages that some platform reaches, as ``uv export`` computes them.
+_Node: TypeAlias = tuple[int, str | None]
+#: Union mode: packages (bits) reached only where a clause holds.
+_Entries: TypeAlias = tuple[tuple[frozenset[_Atom], int], ...]
+_NO_CODES: Final[frozenset[str]] = frozenset()
+_NO_ATOMS: Final[frozenset[_Atom]] = frozenset()
+#: A fact that waits for the active items: (``extra`` literals, bits reached if they hold).
+_Pending: TypeAlias = tuple[tuple[tuple[str, bool], ...], int]
+#: For each byte value, the positions of its set bits (to list a bitset's members fast).
+_BYTE_BITS: Final = tuple(tuple(i for i in range(8) if value >> i & 1) for value in range(256))
 
-    Every path to a package must hold on one platform: conditions conjoin along a path and
-    disjoin across paths, so ``a -[python < '3.14']-> b -[python >= '3.14']-> c`` does not
-    reach ``c``. Packages reached by unconditional paths are settled first by a plain search;
-    only the rest carry sets of clauses (kept minimal by subsumption) to a fixed point.
+_N = TypeVar("_N", bound=Hashable)
+
+
+def _components(
+    starts: Iterable[_N], successors: Callable[[_N], Iterable[_N]], done: Container[_N]
+) -> Iterator[list[_N]]:
+    """Tarjan's strongly connected components, without recursion, successors first.
+
+    Nodes in ``done`` count as finished and are not entered. Each component is yielded only
+    after every component it reaches, so a caller can fold values bottom-up (and add the
+    component's nodes to ``done`` before the next one is yielded).
     """
-    adjacency: dict[int, list[tuple[int, str | None]]] = {}
-    for parent, child, marker, _ in taken:
-        adjacency.setdefault(parent, []).append((child, marker))
-    always: set[int] = set()
-    stack = [child for child, dnf in root_edges if dnf is _TRUE]
-    while stack:
-        node = stack.pop()
-        if node in always:
+    number: dict[_N, int] = {}
+    low: dict[_N, int] = {}
+    stack: list[_N] = []
+    on_stack: set[_N] = set()
+    for start in starts:
+        if start in done or start in number:
             continue
-        always.add(node)
-        for child, marker in adjacency.get(node, ()):
-            if child not in always and (marker is None or live.dnf(marker, active) is _TRUE):
-                stack.append(child)
-    if always >= nodes:
-        return always
+        number[start] = low[start] = len(number)
+        stack.append(start)
+        on_stack.add(start)
+        work = [(start, iter(successors(start)))]
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child in done:
+                    continue
+                if child not in number:
+                    number[child] = low[child] = len(number)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(successors(child))))
+                    break
+                if child in on_stack and number[child] < low[node]:
+                    low[node] = number[child]
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
+                if low[node] == number[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    yield component
 
-    reach: dict[int, list[frozenset[_Atom]]] = {}
-    work: deque[tuple[int, frozenset[_Atom]]] = deque()
 
-    def add(node: int, clause: frozenset[_Atom]) -> None:
-        if node in always:
-            return
-        current = reach.setdefault(node, [])
-        if any(known <= clause for known in current):
-            return
-        current[:] = [known for known in current if not clause <= known]
-        current.append(clause)
-        work.append((node, clause))
+def _normalize(reach: int, gathered: Mapping[frozenset[_Atom], int]) -> _Entries:
+    """Keep the conditional facts small: drop what is reached anyway (``reach``)."""
+    if not gathered:
+        return ()
+    return tuple((clause, bits & ~reach) for clause, bits in gathered.items() if bits & ~reach)
 
-    for child, dnf in root_edges:
-        if dnf is not _TRUE:
-            for clause in dnf:
-                add(child, clause)
-    for node in always:
-        for child, marker in adjacency.get(node, ()):
-            if child not in always:
-                for clause in live.dnf(marker, active):
-                    add(child, clause)
-    while work:
-        node, clause = work.popleft()
-        if clause not in reach[node]:
-            continue  # subsumed by a weaker condition found later
-        for child, marker in adjacency.get(node, ()):
-            if child in always:
+
+class _Context:
+    """What every node of the lock graph reaches, for one environment (or the union).
+
+    A node is a package without an extra (its ``dependencies``) or with one (that extra's
+    ``optional-dependencies``). Per node, ``reach`` holds what is reached wherever the node
+    is, and ``entries`` what is reached only under a condition, as (clause, bits) pairs. A
+    clause conjoins the ``extra`` literals of conflict markers (decided only at the end, by
+    the sync's active items) and, in union mode, environment atoms that some platform
+    satisfies together. Bits are packages, plus one bit per declared conflict item so that
+    a closure also tells which extras it activates. Each node is solved once per context, so
+    the closures of all members share the work.
+    """
+
+    __slots__ = ("conditions", "entries", "literals", "live", "lock", "ok", "reach", "splits")
+
+    def __init__(self, lock: Lock, live: _Evaluator) -> None:
+        self.lock = lock
+        self.live = live
+        self.reach: dict[_Node, int] = {}
+        self.entries: dict[_Node, _Entries] = {}
+        self.conditions: dict[_Edge, _Dnf | None] = {}
+        self.literals: dict[frozenset[_Atom], tuple[tuple[str, bool], ...]] = {}
+        self.ok: dict[frozenset[_Atom], bool] = {}
+        self.splits: dict[_Node, tuple[int, tuple[_Pending, ...]]] = {}
+
+    def absorb(
+        self,
+        reach: int,
+        entries: dict[frozenset[_Atom], int],
+        child_reach: int,
+        child_entries: _Entries,
+        condition: _Dnf | None,
+    ) -> int:
+        """Fold a child's reachability into a parent's, through an edge's condition.
+
+        ``None`` is an edge that always holds: the child's facts pass unchanged. Otherwise
+        each clause of the condition guards everything the child reaches, conjoined with the
+        child's own clauses; conjunctions no platform satisfies (or that need two items of
+        one declared conflict) are dropped, as ``uv export`` conjoins markers along a path
+        and drops what comes out false. Returns the new ``reach``.
+        """
+        get = entries.get
+        if condition is None:
+            for clause, bits in child_entries:
+                entries[clause] = get(clause, 0) | bits
+            return reach | child_reach
+        ok = self.ok
+        exclusive = self.lock._exclusive
+        for clause in condition:
+            if child_reach & ~reach:
+                entries[clause] = get(clause, 0) | child_reach
+            for inner, bits in child_entries:
+                if not bits & ~reach:
+                    continue
+                joined = clause | inner
+                good = ok.get(joined)
+                if good is None:
+                    good = ok[joined] = _consistent(joined) and (
+                        not exclusive or _compatible(joined, exclusive)
+                    )
+                if good:
+                    entries[joined] = get(joined, 0) | bits
+        return reach
+
+    def condition(self, edge: _Edge, active: frozenset[str] | None = None) -> _Dnf | None:
+        """When an edge is live: ``None`` always, ``()`` never, else the clauses.
+
+        The edge's own extras count as active for its own marker (uv >= 0.11 does this);
+        with ``active``, every ``extra`` literal is decided now instead of at the end.
+        """
+        marker = edge[1]
+        if marker is None:
+            return None
+        if active is None and edge in self.conditions:
+            return self.conditions[edge]
+        target, _, edge_extras, has_extra = edge
+        own: frozenset[str] = _NO_CODES
+        if has_extra and edge_extras:
+            name = self.lock.packages[target].name
+            own = frozenset(_encode("extra", name, extra) for extra in edge_extras)
+        if active is not None:
+            return self._condition(marker, own | active, decide=True)
+        known = self.conditions[edge] = self._condition(marker, own, decide=False)
+        return known
+
+    def _condition(self, marker: str, known: frozenset[str], *, decide: bool) -> _Dnf | None:
+        live = self.lock._exclusive
+        clauses: list[frozenset[_Atom]] = []
+        union = self.live.union
+        harmless = self.lock._harmless_atoms() if union else _NO_ATOMS
+        for clause in _compile(marker).clauses:
+            if not clause.possible or (union and not clause.consistent):
                 continue
-            for edge_clause in live.dnf(marker, active):
-                combined = clause | edge_clause
-                if _consistent(combined):
-                    add(child, combined)
-    return always | reach.keys()
+            if not union and clause.atoms and not self.live.atoms_hold(clause.atoms):
+                continue
+            literals: list[_Atom] = []
+            for value, positive in clause.extras:
+                if decide or value in known:
+                    if (value in known) is not positive:
+                        break
+                elif value in self.lock._relevant:
+                    literals.append(("extra", "==" if positive else "!=", value, True))
+                elif positive:
+                    break  # only declared conflict items are ever active
+            else:
+                atoms = frozenset(literals)
+                if union:
+                    # An atom nothing in the lock contradicts cannot make a path false.
+                    atoms = atoms.union(clause.atoms - harmless if harmless else clause.atoms)
+                if not atoms:
+                    return None
+                if live and not _compatible(atoms, live):
+                    continue
+                clauses.append(atoms)
+        return tuple(clauses)
+
+    def kids(self, node: _Node) -> list[tuple[_Node, _Dnf | None]]:
+        """The nodes a node's live edges lead to, with the edges' conditions."""
+        index, extra = node
+        lock = self.lock
+        edges = lock._deps[index] if extra is None else lock._optional[index].get(extra, ())
+        found: list[tuple[_Node, _Dnf | None]] = []
+        for edge in edges:
+            condition = self.condition(edge)
+            if condition == ():
+                continue
+            found.append(((edge[0], None), condition))
+            found.extend(((edge[0], name), condition) for name in edge[2])
+        return found
+
+    def combine(
+        self, starts: Sequence[tuple[_Node, _Dnf | None]], active: frozenset[str]
+    ) -> tuple[int, frozenset[str]]:
+        """The packages reached from the root edges ``starts``, and the final active items.
+
+        Extras that live edges activate join ``active`` until nothing more is activated
+        (uv's first pass); conditional facts are then decided with the final set.
+        """
+        kids: dict[_Node, list[tuple[_Node, _Dnf | None]]] = {}
+
+        def successors(node: _Node) -> list[_Node]:
+            found = kids.get(node)
+            if found is None:
+                found = kids[node] = self.kids(node)
+            return [child for child, _ in found]
+
+        for component in _components((node for node, _ in starts), successors, self.reach):
+            self._finish(component, kids)
+        lock = self.lock
+        reach = 0
+        pending: list[_Pending] = []
+        gathered: dict[frozenset[_Atom], int] = {}
+        for node, condition in starts:
+            if condition is None:
+                node_reach, node_pending = self._split(node)
+                reach |= node_reach
+                pending.extend(node_pending)
+            else:
+                self.absorb(0, gathered, self.reach[node], self.entries[node], condition)
+        if gathered:
+            plain, more = self._partition(gathered.items())
+            reach |= plain
+            pending.extend(more)
+        while True:
+            bits = reach
+            for literals, covered in pending:
+                if covered & ~bits and all((v in active) is want for v, want in literals):
+                    bits |= covered
+            codes = lock._codes_of(bits)
+            if codes <= active:
+                return bits & lock._package_mask, active
+            active = active | codes
+
+    def _split(self, node: _Node) -> tuple[int, tuple[_Pending, ...]]:
+        """A solved node's facts as: bits reached on some platform whatever the active
+        items, and (``extra`` literals, bits) facts that depend on them. Cached per node."""
+        known = self.splits.get(node)
+        if known is None:
+            plain, pending = self._partition(self.entries[node])
+            known = self.splits[node] = (self.reach[node] | plain, tuple(pending))
+        return known
+
+    def _partition(
+        self, entries: Iterable[tuple[frozenset[_Atom], int]]
+    ) -> tuple[int, list[_Pending]]:
+        plain = 0
+        pending: list[_Pending] = []
+        literals_of = self.literals
+        for clause, covered in entries:
+            literals = literals_of.get(clause)
+            if literals is None:
+                literals = literals_of[clause] = tuple(
+                    (value, op == "==") for variable, op, value, _ in clause if variable == "extra"
+                )
+            if literals:
+                pending.append((literals, covered))
+            else:
+                plain |= covered
+        return plain, pending
+
+    def _finish(
+        self, component: list[_Node], kids: Mapping[_Node, list[tuple[_Node, _Dnf | None]]]
+    ) -> None:
+        """Solve one strongly connected component, all of whose successors are solved."""
+        lock = self.lock
+        inside = set(component)
+        base: dict[_Node, tuple[int, dict[frozenset[_Atom], int]]] = {}
+        for node in component:
+            reach = lock._node_bits(node)
+            gathered: dict[frozenset[_Atom], int] = {}
+            get = gathered.get
+            found = kids[node]
+            # Unconditional edges first: what they reach need not be tracked under conditions.
+            for child, condition in found:
+                if condition is None and child not in inside:
+                    reach |= self.reach[child]
+                    for clause, bits in self.entries[child]:
+                        gathered[clause] = get(clause, 0) | bits
+            for child, condition in found:
+                if condition is not None and child not in inside:
+                    reach = self.absorb(
+                        reach, gathered, self.reach[child], self.entries[child], condition
+                    )
+            base[node] = (reach, gathered)
+        if len(component) == 1:
+            node = component[0]
+            reach, gathered = base[node]
+            # Entries before reach: a node found in ``reach`` is complete (other threads).
+            self.entries[node] = _normalize(reach, gathered)
+            self.reach[node] = reach
+            return
+        # A cycle: iterate its inner edges to a fixed point (cycles are rare and small).
+        current = {node: (reach, _normalize(reach, got)) for node, (reach, got) in base.items()}
+        for _ in range(4 * len(component) + 8):
+            changed = False
+            for node in component:
+                reach, gathered = base[node][0], dict(base[node][1])
+                for child, condition in kids[node]:
+                    if child in inside and child != node:
+                        child_reach, child_entries = current[child]
+                        reach = self.absorb(reach, gathered, child_reach, child_entries, condition)
+                value = (reach, _normalize(reach, gathered))
+                if value != current[node]:
+                    current[node] = value
+                    changed = True
+            if not changed:
+                break
+        for node, (reach, entries) in current.items():
+            self.entries[node] = entries
+            self.reach[node] = reach
+
+
+def _compatible(atoms: frozenset[_Atom], exclusive: Mapping[str, frozenset[str]]) -> bool:
+    """Whether a clause's positive ``extra`` literals may be active together.
+
+    uv refuses to activate two items of one declared conflict set, so a clause that needs
+    both never holds (uv writes such clauses as ``... or (extra == A and extra == B)``).
+    """
+    positive = [value for variable, op, value, _ in atoms if variable == "extra" and op == "=="]
+    if len(positive) < 2:
+        return True
+    for index, value in enumerate(positive):
+        rivals = exclusive.get(value)
+        if rivals and not rivals.isdisjoint(positive[index + 1 :]):
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -1197,7 +1623,11 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
     def norm(name: str) -> str:
         normalized = names.get(name)
         if normalized is None:
-            normalized = names[name] = canonicalize_name(name)
+            # uv writes normalized names; checking that is cheaper than normalizing.
+            if name == name.lower() and "_" not in name and "." not in name and "--" not in name:
+                normalized = names[name] = name
+            else:
+                normalized = names[name] = canonicalize_name(name)
         return normalized
 
     packages: list[LockedPackage] = []
@@ -1248,19 +1678,23 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
     def edges(raw_edges: Sequence[Mapping[str, Any]], owner: int) -> tuple[_Edge, ...]:
         out: list[_Edge] = []
         for edge in raw_edges:
+            name = edge["name"]
+            candidates = by_name.get(names.get(name) or norm(name))
+            target = candidates[0] if candidates and len(candidates) == 1 else resolve(edge, owner)
             marker = edge.get("marker")
-            extras = edge.get("extra", ())
+            extras = edge.get("extra")
             out.append(
                 (
-                    resolve(edge, owner),
+                    target,
                     marker,
-                    tuple(norm(extra) for extra in extras) if extras else (),
+                    tuple(map(norm, extras)) if extras else (),
                     marker is not None and "extra" in marker,
                 )
             )
         return tuple(out)
 
     empty: Mapping[str, tuple[_Edge, ...]] = {}
+    nothing: frozenset[str] = frozenset()
     deps: list[tuple[_Edge, ...]] = []
     optional: list[Mapping[str, tuple[_Edge, ...]]] = []
     groups: list[Mapping[str, tuple[_Edge, ...]]] = []
@@ -1268,10 +1702,11 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
     extra_names: list[frozenset[str]] = []
     fork_markers: list[tuple[str, ...]] = []
     for index, raw in enumerate(raw_packages):
-        deps.append(edges(raw.get("dependencies", ()), index))
+        raw_deps = raw.get("dependencies")
+        deps.append(edges(raw_deps, index) if raw_deps else ())
         raw_optional = raw.get("optional-dependencies")
         raw_groups = raw.get("dev-dependencies")
-        metadata = raw.get("metadata", {})
+        metadata = raw.get("metadata")
         if raw_optional:
             optional.append({norm(k): edges(v, index) for k, v in raw_optional.items()})
         else:
@@ -1280,12 +1715,17 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
             groups.append({norm(k): edges(v, index) for k, v in raw_groups.items()})
         else:
             groups.append(empty)
-        declared_groups = metadata.get("requires-dev", {})
-        group_names.append(frozenset(map(norm, (*groups[-1], *declared_groups))))
-        extra_names.append(
-            frozenset(map(norm, (*optional[-1], *metadata.get("provides-extras", ()))))
-        )
-        fork_markers.append(tuple(raw.get("resolution-markers", raw.get("fork-markers", ()))))
+        if metadata or raw_optional or raw_groups:
+            metadata = metadata or {}
+            declared_groups = metadata.get("requires-dev", {})
+            group_names.append(frozenset(map(norm, (*groups[-1], *declared_groups))))
+            declared_extras = metadata.get("provides-extras", ())
+            extra_names.append(frozenset(map(norm, (*optional[-1], *declared_extras))))
+        else:
+            group_names.append(nothing)
+            extra_names.append(nothing)
+        forks = raw.get("resolution-markers") or raw.get("fork-markers")
+        fork_markers.append(tuple(forks) if forks else ())
 
     manifest = data.get("manifest", {})
     members = tuple(norm(member) for member in manifest.get("members", ()))
@@ -1318,6 +1758,12 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
         tuple(_conflict_item(item, norm) for item in conflict_set)
         for conflict_set in data.get("conflicts", ())
     )
+    codes = tuple(sorted({item.code for conflict in conflicts for item in conflict}))
+    # One bit per package, assigned in sorted order, so a bitset lists packages sorted.
+    order = sorted(range(len(packages)), key=lambda index: _sort_key(packages[index]))
+    bits = [0] * len(packages)
+    for position, index in enumerate(order):
+        bits[index] = 1 << position
     return Lock(
         path=path,
         version=version,
@@ -1338,7 +1784,25 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
         _manifest_groups=manifest_groups,
         _requirements=requirements,
         _conflicts=conflicts,
-        _memo={},
+        _relevant=frozenset(codes),
+        _codes=codes,
+        _code_bits={code: 1 << (len(packages) + k) for k, code in enumerate(codes)},
+        _exclusive={
+            code: frozenset(
+                other.code for c in conflicts if code in {i.code for i in c} for other in c
+            )
+            - {code}
+            for code in codes
+        },
+        _package_mask=(1 << len(packages)) - 1,
+        _bits=tuple(bits),
+        _ordered=tuple(packages[index] for index in order),
+        _virtual_mask=sum(
+            bits[i] for i, package in enumerate(packages) if package.source == "virtual"
+        ),
+        _member_mask=sum(bits[index] for index in member_index.values()),
+        _cache={},
+        _chunks=tuple({} for _ in range((len(packages) + 7) // 8)),
     )
 
 
@@ -1415,6 +1879,14 @@ def _load(raw: bytes, path: Path) -> Lock:
 
 
 def clear_lock_cache() -> None:
-    """Forget every lock :func:`read_lock` has cached (for tests and long-lived processes)."""
+    """Forget every lock :func:`read_lock` cached, and every compiled marker.
+
+    For tests, benchmarks that want a cold start, and long-lived processes.
+    """
     with _CACHE_LOCK:
         _CACHE.clear()
+    with _MARKER_CACHE_LOCK:
+        _MARKER_CACHE.clear()
+        _ATOM_CACHE.clear()
+    _CONSISTENT_CACHE.clear()
+    _SPECIFIER_CACHE.clear()
