@@ -43,22 +43,9 @@ def target_closure(
     if not sync.tool_groups:
         return packages
     found = {package.name: package for package in packages}
-    for package in tool_group_closure(lock, target.workspace, sync.tool_groups, environment):
+    for package in lock.root_groups_closure(sync.tool_groups, environment=environment):
         found.setdefault(package.name, package)
     return tuple(sorted(found.values(), key=lambda package: package.name))
-
-
-def tool_group_closure(
-    lock: Lock,
-    workspace: Workspace,
-    groups: Sequence[str],
-    environment: Mapping[str, str] | None,
-) -> tuple[LockedPackage, ...]:
-    """The root's ``groups`` alone, as locked (``uv export --only-group`` at the root)."""
-    anchor = workspace.root_member.name if workspace.root_member else workspace.names[0]
-    return lock.closure(
-        anchor, groups=groups, only_groups=True, default_groups=(), environment=environment
-    )
 
 
 def closure_of(

@@ -38,7 +38,7 @@ F = TypeVar("F", bound=SessionFunc)
 PythonArg = str | Sequence[str] | bool | None
 
 _NOX_HAS_PARALLEL = "allow_parallel" in inspect.signature(nox.session).parameters
-_SETTING_KEYS = frozenset({"skip", "groups", "extras", "sessions"})
+_SETTING_KEYS = frozenset({"skip", "groups", "extras", "sessions", "global"})
 _CANDIDATE_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 16))
 
 
@@ -486,10 +486,12 @@ def _overlay_tool_groups(
     session: nox.Session, target: Target, venv: Venv, uv: str, env: Mapping[str, str]
 ) -> None:
     """Install the root's tool groups, as locked, on top of the member's closure."""
-    requirements = session.run_install(
-        uv, *target.tool_group_export_args(), env=dict(env), external=True, silent=True
-    )
-    if not isinstance(requirements, str):
+    exported = [
+        session.run_install(uv, *args, env=dict(env), external=True, silent=True)
+        for args in target.tool_group_export_args()
+    ]
+    requirements = "\n".join(text for text in exported if isinstance(text, str))
+    if not requirements.strip():
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tool-groups.txt"

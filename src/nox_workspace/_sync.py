@@ -105,6 +105,7 @@ class Sync:
                         "for this member under [tool.nox-workspace]",
                     )
         for group in self.tool_groups:
+            _anchor(workspace, group)
             if group not in workspace.root_groups:
                 raise ConfigError(
                     f"session {session!r} overlays tool group {group!r}, which the workspace "
@@ -180,10 +181,32 @@ class Target:
             keep.append("--locked")
         return ["export", *keep, "--no-hashes", "--no-header", "--no-annotate"]
 
-    def tool_group_export_args(self) -> list[str]:
-        """``uv export`` arguments for the root's tool groups alone, from the lock."""
-        args = ["export", "--project", str(self.workspace.root), "--frozen", "--no-hashes"]
-        args += ["--no-header", "--no-annotate", "--no-emit-workspace"]
+    def tool_group_export_args(self) -> list[list[str]]:
+        """``uv export`` calls that list the root's tool groups alone, from the lock.
+
+        uv exports a group of the root only through a ``--package`` that lacks a group of that
+        name (without ``--package`` it takes every member's group too), so each group gets an
+        anchor: the root member, or a member without such a group.
+        """
+        calls = []
         for group in self.sync.tool_groups:
-            args += ["--only-group", group]
-        return args
+            args = ["export", "--project", str(self.workspace.root), "--frozen", "--no-hashes"]
+            args += ["--no-header", "--no-annotate", "--no-emit-workspace"]
+            args += ["--package", _anchor(self.workspace, group), "--only-group", group]
+            calls.append(args)
+        return calls
+
+
+def _anchor(workspace: Workspace, group: str) -> str:
+    """A member through which ``uv export --only-group`` reaches the root's ``group``."""
+    if workspace.root_member is not None:
+        return workspace.root_member.name
+    for member in workspace.members:
+        if group not in member.dependency_groups:
+            return member.name
+    raise ConfigError(
+        f"every member defines its own group {group!r}, so uv cannot install the root's "
+        f"{group!r} alone",
+        path=workspace.pyproject,
+        hint="rename the root's group or the members' groups",
+    )

@@ -345,3 +345,17 @@ def test_uv_missing_or_too_old_is_one_clear_line(
     assert fragment in result.stderr
     assert "pip install" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_tool_groups_come_from_the_root_even_when_a_member_has_that_group(
+    project: NoxProject,
+) -> None:
+    """A member's own group of the same name does not replace the root's tool group."""
+    project.edit(
+        "packages/bar/pyproject.toml",
+        member_toml("bar", dependencies=["beta"], groups={"lint": ["theta"]}),
+    )
+    project.relock()
+    project.write_noxfile('members=["foo"], sync=Sync(tool_groups=["lint"]), strict=True')
+    project.nox("-s", "test-foo")
+    assert project.installed("test-foo") == {"foo", "alpha", "eta"}
