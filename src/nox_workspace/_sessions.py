@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -142,6 +142,7 @@ class GeneratedSession:
     python: PythonArg
     tags: Sequence[str]
     strict: bool
+    origin: int = field(default=0, compare=False, repr=False)
 
     def nox_names(self) -> list[tuple[str, str | None]]:
         """``(session name as Nox runs it, Python version or None)`` pairs."""
@@ -312,6 +313,12 @@ def _member_sync(member: Member, prefix: str, sync: Sync) -> Sync | None:
             path=member.pyproject,
             hint="known keys: " + ", ".join(sorted(_SETTING_KEYS)),
         )
+    if "global" in settings and not member.is_root:
+        raise ConfigError(
+            "[tool.nox-workspace] global belongs in the workspace root's pyproject.toml",
+            path=member.pyproject,
+            hint="move it to the root",
+        )
     layers: list[Mapping[str, Any]] = [settings]
     sessions = settings.get("sessions", {})
     if not isinstance(sessions, Mapping):
@@ -396,6 +403,13 @@ def _add(
     venv_backend: str,
     default: bool,
 ) -> None:
+    origin = id(func.__globals__)  # one load of one noxfile
+    if any(g.name == name and g.origin == origin for g in GENERATED):
+        raise ConfigError(
+            f"two sessions are both named {name!r}",
+            path=target.workspace.root / "noxfile.py",
+            hint="give one of them another name= or union=",
+        )
     def run(session: nox.Session) -> None:
         try:
             prepare(session, target, strict=strict)
@@ -427,6 +441,7 @@ def _add(
             python=python,
             tags=options["tags"],
             strict=strict,
+            origin=origin,
         )
     )
 
@@ -436,7 +451,14 @@ def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> No
     from nox_workspace._leaks import find_leaks
     from nox_workspace._lock import read_lock
 
-    venv = Venv(Path(session.virtualenv.location))
+    location = getattr(session.virtualenv, "location", None)
+    if not location:
+        raise ConfigError(
+            f"session {session.name!r} has no virtualenv to sync into (--no-venv or "
+            "--force-venv-backend none)",
+            hint="run it with a virtualenv backend",
+        )
+    venv = Venv(Path(location))
     command = target.uv_sync_args()
     digest = inputs_digest(target.workspace, venv, command)
     state = load_state(venv)

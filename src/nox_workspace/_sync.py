@@ -138,8 +138,7 @@ class Target:
         """The member of a member's session; the union session has no single member."""
         if self.all_packages or len(self.members) != 1:
             raise ConfigError(
-                "the union session holds every member; use target.members instead of "
-                "target.member"
+                "the union session holds every member; use target.members instead of target.member"
             )
         return self.members[0]
 
@@ -170,7 +169,14 @@ class Target:
         for extra in sync.extras:
             args += ["--extra", extra]
         if not sync.editable:
+            # uv reuses a member's cached wheel until its pyproject.toml changes; a session
+            # that tests built wheels must build them from the sources as they are now.
             args.append("--no-editable")
+            members = (
+                self.workspace.names if self.all_packages else self.workspace.upstream(self.names)
+            )
+            for name in members:
+                args += ["--reinstall-package", name]
         return args
 
     def uv_export_args(self) -> list[str]:

@@ -359,3 +359,43 @@ def test_tool_groups_come_from_the_root_even_when_a_member_has_that_group(
     project.write_noxfile('members=["foo"], sync=Sync(tool_groups=["lint"]), strict=True')
     project.nox("-s", "test-foo")
     assert project.installed("test-foo") == {"foo", "alpha", "eta"}
+
+
+def test_two_sessions_with_one_name_fail_at_load(project: NoxProject) -> None:
+    """Two decorators that would register the same session name are a load-time error."""
+    project.write_noxfile(
+        body="""
+        import nox
+        import nox_workspace
+
+        @nox_workspace.session(union="all")
+        def test(session, target):
+            pass
+
+        @nox_workspace.session(union="all", members=[])
+        def other(session, target):
+            pass
+        """
+    )
+    result = project.nox("-l", check=False)
+    assert result.returncode != 0
+    assert "two sessions are both named 'all'" in result.stderr
+
+
+def test_no_venv_is_one_clear_line(project: NoxProject) -> None:
+    """``--no-venv`` leaves nothing to sync into: one line, no traceback."""
+    project.write_noxfile('members=["foo"]')
+    result = project.nox("-s", "test-foo", "--no-venv", check=False)
+    assert result.returncode != 0
+    assert "has no virtualenv to sync into" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_editable_builds_the_current_sources_every_time(project: NoxProject) -> None:
+    """A source edit reaches a built-wheel session's venv on the next run (no stale wheel)."""
+    project.write_noxfile('members=["baz"], sync=Sync(editable=False)')
+    project.nox("-s", "test-baz")
+    project.edit("packages/foo/src/foo/__init__.py", "NAME = 'edited'\n")
+    project.nox("-s", "test-baz")
+    installed = project.venv("test-baz").glob("lib/python*/site-packages/foo/__init__.py")
+    assert next(installed).read_text() == "NAME = 'edited'\n"
