@@ -36,11 +36,14 @@ def expand_members(root: Path, pattern: str, source: Path) -> list[Path]:
     ``pyproject.toml`` the pattern came from, for error messages.
     """
     parts = [part for part in pattern.replace("\\", "/").split("/") if part not in ("", ".")]
+    base = normalize(root)
     if not parts:
-        return [normalize(root)]
+        return [base]
+    # Children of a normalized folder are normalized already; only ".." needs the work.
+    tidy = normalize if ".." in parts else Path
     found: dict[Path, None] = {}
-    for path in _walk(normalize(root), parts, 0, (), pattern, source):
-        found.setdefault(normalize(path), None)
+    for path in _walk(base, parts, 0, (), pattern, source, known_dir=True):
+        found.setdefault(tidy(path), None)
     return list(found)
 
 
@@ -51,27 +54,30 @@ def _walk(
     seen: tuple[str, ...],
     pattern: str,
     source: Path,
+    *,
+    known_dir: bool,
 ) -> Iterator[Path]:
     if index == len(parts):
-        if base.is_dir():
+        if known_dir or base.is_dir():
             yield base
         return
     part = parts[index]
     if part == "**":
         last = index + 1 == len(parts)
         if not last:
-            yield from _walk(base, parts, index + 1, seen, pattern, source)
+            yield from _walk(base, parts, index + 1, seen, pattern, source, known_dir=known_dir)
         for child in _subdirs(base, seen, pattern, source):
             if last:
                 yield child
-            yield from _walk(child, parts, index, (*seen, _real(child)), pattern, source)
+            child_seen = (*seen, _real(child))
+            yield from _walk(child, parts, index, child_seen, pattern, source, known_dir=True)
         return
     if part == ".." or not _MAGIC.search(part):
-        yield from _walk(base / part, parts, index + 1, seen, pattern, source)
+        yield from _walk(base / part, parts, index + 1, seen, pattern, source, known_dir=False)
         return
     for child in _subdirs(base, seen, pattern, source):
         if fnmatch.fnmatchcase(child.name, part):
-            yield from _walk(child, parts, index + 1, seen, pattern, source)
+            yield from _walk(child, parts, index + 1, seen, pattern, source, known_dir=True)
 
 
 def _real(path: Path) -> str:

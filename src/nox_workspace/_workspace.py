@@ -8,19 +8,22 @@ uv would refuse the workspace.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from nox_workspace._errors import DiscoveryError
 from nox_workspace._glob import exclude_matcher, expand_members, holds_only_ignored_files, normalize
 from nox_workspace._toml import load_toml
+
+#: The distribution name at the start of a PEP 508 requirement.
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 __all__ = ["Edge", "EdgeKind", "Member", "Workspace", "discover", "load_workspace"]
 
@@ -234,10 +237,10 @@ def _table(data: Mapping[str, Any], *keys: str, source: Path) -> Mapping[str, An
     """The nested table at ``keys``, ``None`` when absent; an error when it is not a table."""
     current: Any = data
     for depth, key in enumerate(keys):
-        if not isinstance(current, Mapping) or key not in current:
+        if key not in current:
             return None
         current = current[key]
-        if not isinstance(current, Mapping):
+        if not isinstance(current, dict | Mapping):
             dotted = ".".join(keys[: depth + 1])
             raise DiscoveryError(f"[{dotted}] must be a table", path=source, hint="fix its type")
     table: Mapping[str, Any] = current
@@ -314,9 +317,10 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
             )
         names[name] = path
 
+    member_names = set(names)
     members = tuple(
         sorted(
-            (_member(root, path, d, set(names), root_sources) for path, d in found.items()),
+            (_member(root, path, d, member_names, root_sources) for path, d in found.items()),
             key=lambda member: member.name,
         )
     )
@@ -337,6 +341,10 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
 
 def _rel(root: Path, path: Path) -> str:
     """``path`` relative to ``root``, ``/``-separated; ``.`` for the root itself."""
+    if path == root:
+        return "."
+    if path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
     return Path(os.path.relpath(path, root)).as_posix()
 
 
@@ -461,15 +469,13 @@ def _member(
     edges: list[Edge] = []
 
     def add_edges(requirements: Iterable[str], kind: EdgeKind, via: str | None) -> None:
+        # Only the name matters here; like `uv workspace list`, discovery does not reject a
+        # malformed requirement (uv does, at lock and sync time).
         for text in requirements:
-            try:
-                requirement = Requirement(text)
-            except InvalidRequirement as exc:
-                reason = str(exc).splitlines()[0]
-                raise DiscoveryError(
-                    f"invalid requirement {text!r}: {reason}", path=source, hint="fix it"
-                ) from None
-            target = canonicalize_name(requirement.name)
+            match = _REQUIREMENT_NAME.match(text)
+            if match is None:
+                continue
+            target = canonicalize_name(match.group(1))
             if target in member_names and workspace_sources.get(target):
                 edges.append(Edge(name, target, kind, via))
 
