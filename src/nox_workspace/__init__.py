@@ -10,7 +10,15 @@ In a ``noxfile.py``::
         session.run("pytest")
 """
 
-from nox_workspace._errors import ConfigError, DiscoveryError, LockError, NoxWorkspaceError, UvError
+from nox_workspace._errors import (
+    ConfigError,
+    DiscoveryError,
+    GitError,
+    LockError,
+    NoxWorkspaceError,
+    UvError,
+)
+from nox_workspace._matrix import matrix_session
 from nox_workspace._sessions import pythons, session
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Edge, Member, Workspace, discover
@@ -19,6 +27,7 @@ __all__ = [
     "ConfigError",
     "DiscoveryError",
     "Edge",
+    "GitError",
     "LockError",
     "Member",
     "NoxWorkspaceError",
@@ -27,6 +36,7 @@ __all__ = [
     "UvError",
     "Workspace",
     "discover",
+    "matrix_session",
     "pythons",
     "session",
 ]

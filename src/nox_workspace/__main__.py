@@ -1,4 +1,4 @@
-"""The command line: ``python -m nox_workspace members|closure|graph``.
+"""The command line: ``python -m nox_workspace members|closure|graph|affected|matrix``.
 
 Each subcommand prints a readable default and ``--json`` for scripts (the shapes are in the
 reference docs). Exit status: 0 on success, 2 on a bad workspace or bad arguments, with one
@@ -62,6 +62,31 @@ def _parser() -> argparse.ArgumentParser:
 
     graph = commands.add_parser("graph", parents=[common], help="the member graph")
     graph.add_argument("--format", choices=FORMATS, default="text")
+
+    affected = commands.add_parser(
+        "affected", parents=[common], help="the members a change since a git revision affects"
+    )
+    affected.add_argument("--since", required=True, metavar="REF", help="the git revision")
+    affected.add_argument("--no-untracked", action="store_true", help="ignore untracked files")
+    affected.add_argument(
+        "--global",
+        dest="globals",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="a file that affects every member (added to [tool.nox-workspace] global)",
+    )
+    affected.add_argument(
+        "--explain", action="store_true", help="say why each member is affected or not"
+    )
+    affected.add_argument("--json", action="store_true", help="print JSON")
+
+    from nox_workspace._matrix import add_matrix_arguments
+
+    matrix = commands.add_parser(
+        "matrix", parents=[common], help="the CI matrix of the noxfile's member sessions"
+    )
+    add_matrix_arguments(matrix)
     return parser
 
 
@@ -119,10 +144,30 @@ def _here() -> dict[str, str]:
     return {key: str(value) for key, value in default_environment().items()}
 
 
+def _affected(workspace: Workspace, args: argparse.Namespace) -> str:
+    from nox_workspace._affected import affected_since
+
+    result = affected_since(
+        workspace, args.since, untracked=not args.no_untracked, extra_globals=args.globals
+    )
+    if args.json:
+        return json.dumps(result.to_json(), indent=2)
+    if args.explain:
+        return result.explain()
+    return "\n".join(result.affected)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "matrix":
+            from nox_workspace._matrix import run_matrix
+
+            output = run_matrix(args)
+            if output:
+                print(output)
+            return 0
         workspace = discover(args.root)
         if args.verbose:
             for line in workspace.skipped:
@@ -131,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = _members(workspace, args.json)
         elif args.command == "closure":
             output = _closure(workspace, args)
+        elif args.command == "affected":
+            output = _affected(workspace, args)
         else:
             output = render_graph(workspace, args.format)
     except NoxWorkspaceError as error:

@@ -11,6 +11,7 @@ from pathlib import Path
 __all__ = [
     "ConfigError",
     "DiscoveryError",
+    "GitError",
     "LockError",
     "NoxWorkspaceError",
     "UvError",
@@ -47,3 +48,7 @@ class ConfigError(NoxWorkspaceError):
 
 class UvError(NoxWorkspaceError):
     """uv is missing, too old, or failed."""
+
+
+class GitError(NoxWorkspaceError):
+    """git is missing, the folder is not in a git repository, or a revision is unknown."""

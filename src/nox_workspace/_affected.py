@@ -1,0 +1,748 @@
+"""Which workspace members a change can break: changed files and lock changes -> members.
+
+A pull request should run only the member sessions it can break. The rules, in order:
+
+* A changed file under a member's folder affects that member; when folders nest, the longest
+  matching folder wins. A root that is a member owns every file no other member owns. A file
+  that was under a member's folder at the base revision counts for that member too (the old
+  folders come from the old ``uv.lock``), so a renamed member folder affects the member.
+* A change to the root ``pyproject.toml``, or to a file matched by a glob the user declares
+  global (``[tool.nox-workspace] global = [...]`` in the root ``pyproject.toml``, or
+  ``--global``), affects every member.
+* A change to ``uv.lock`` affects only the members whose locked closure changed: each
+  member's closure (``uv sync --package M`` with its default groups, the union over every
+  platform) is computed from the old and the new lock and compared as sets of (name, version,
+  source), and the locked entries of the packages in it (dependencies, markers, files) are
+  compared too. Peers select every member on any lock change; this is the point of the module.
+* Every member that depends on an affected member, transitively, through a dependency, an
+  extra or a dependency group, is affected.
+* Any other changed file (a README at a virtual root, say) affects no member.
+
+The core (:func:`plan_affected`) is pure: it takes the changed paths and the two locks as
+data. The edge (:func:`changes_since`, :func:`affected_since`) asks git, with a handful of
+``git`` calls: ``rev-parse`` (is this a repository, does REF exist), ``diff --name-only REF``
+(committed, staged and unstaged changes against the working tree), ``ls-files --others``
+(untracked files) and, only when ``uv.lock`` changed, ``show REF:uv.lock``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nox_workspace._closure import target_closure
+from nox_workspace._errors import ConfigError, GitError, LockError
+from nox_workspace._lock import Lock, LockedPackage, parse_lock
+from nox_workspace._sync import Sync, Target
+from nox_workspace._workspace import Edge, Member, Workspace
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "Affected",
+    "GitChanges",
+    "LockSnapshot",
+    "PathMatcher",
+    "affected_since",
+    "changes_since",
+    "global_patterns",
+    "plan_affected",
+    "run_git",
+]
+
+LOCK_FILE = "uv.lock"
+_MAX_FILES_LISTED = 5
+_SHALLOW_HINT = (
+    "fetch it first (git fetch origin BRANCH); in a shallow clone fetch the history too "
+    "(actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 on GitLab)"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Globs
+
+
+def _glob_regex(pattern: str) -> str:
+    """A regular expression for a path glob: ``*`` and ``?`` stay in one folder, ``**`` not."""
+    text = pattern.replace("\\", "/").strip()
+    while text.startswith("./"):
+        text = text[2:]
+    text = text.lstrip("/").rstrip("/")
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if text.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif text.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif char == "*":
+            out.append("[^/]*")
+            index += 1
+        elif char == "?":
+            out.append("[^/]")
+            index += 1
+        elif char == "[":
+            end = text.find("]", index + 2)
+            if end == -1:
+                out.append(re.escape(char))
+                index += 1
+                continue
+            body = text[index + 1 : end]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
+            index = end + 1
+        else:
+            out.append(re.escape(char))
+            index += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class PathMatcher:
+    """Globs over ``/``-separated paths relative to the workspace root.
+
+    ``*`` and ``?`` match within one folder, ``**`` across folders; a pattern that names a
+    folder covers everything below it (``docs`` matches ``docs/index.md``). A path outside
+    the root starts with ``../``.
+    """
+
+    patterns: tuple[str, ...]
+    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, patterns: Iterable[str]) -> PathMatcher:
+        """Compile ``patterns`` once into one regular expression."""
+        kept = tuple(dict.fromkeys(p for p in patterns if p.strip()))
+        if not kept:
+            return cls(())
+        body = "|".join(f"(?:{_glob_regex(p)})" for p in kept)
+        try:
+            regex = re.compile(f"(?:{body})(?:/.*)?", re.DOTALL)
+        except re.error as error:
+            raise ConfigError(f"invalid global glob in {list(kept)!r}: {error}") from None
+        return cls(kept, regex)
+
+    def __call__(self, path: str) -> bool:
+        return self._regex is not None and self._regex.fullmatch(path) is not None
+
+
+def escape_glob(path: str) -> str:
+    """``path`` as a glob that matches exactly that path."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
+
+
+def global_patterns(workspace: Workspace) -> tuple[str, ...]:
+    """The root ``pyproject.toml``'s ``[tool.nox-workspace] global`` globs (validated)."""
+    root_member = workspace.root_member
+    if root_member is not None:
+        settings: Mapping[str, Any] = root_member.settings
+    else:
+        from nox_workspace._toml import load_toml
+
+        data = load_toml(workspace.pyproject, ConfigError)
+        tool = data.get("tool", {})
+        table = tool.get("nox-workspace", {}) if isinstance(tool, Mapping) else {}
+        settings = table if isinstance(table, Mapping) else {}
+    value = settings.get("global", [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(
+            "[tool.nox-workspace] global must be a list of path globs",
+            path=workspace.pyproject,
+            hint='e.g. global = ["noxfile.py", ".github/workflows/**"]',
+        )
+    return tuple(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Locks as data
+
+
+@dataclass(frozen=True, slots=True)
+class LockSnapshot:
+    """A parsed lock and its raw ``[[package]]`` tables, so entries can be compared.
+
+    ``header`` is everything but the packages and ``revision`` (``[manifest]``, conflicts,
+    ``requires-python``...): when it differs between two locks, every closure is compared.
+    """
+
+    lock: Lock
+    entries: Mapping[LockedPackage, Mapping[str, Any]] = field(hash=False)
+    header: Mapping[str, Any] = field(hash=False)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], path: Path) -> LockSnapshot:
+        """Index a lock mapping (what ``tomllib`` returns)."""
+        lock = parse_lock(data, path)
+        raw = data.get("package", [])
+        header = {key: value for key, value in data.items() if key not in ("package", "revision")}
+        return cls(lock, dict(zip(lock.packages, raw, strict=False)), header)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, path: Path | str) -> LockSnapshot:
+        """Parse lock file bytes; a lock that does not parse is a :class:`LockError`."""
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise LockError(f"is not a readable lock ({detail})", path=path) from None
+        return cls.from_mapping(data, Path(path))
+
+    def member_folders(self) -> dict[str, str]:
+        """Member name -> its folder relative to the root, as this lock records it."""
+        members = set(self.lock.members)
+        folders: dict[str, str] = {}
+        for package, entry in self.entries.items():
+            if package.name in members and package.source in ("editable", "virtual", "directory"):
+                folder = entry.get("source", {}).get(package.source)
+                if isinstance(folder, str):
+                    folders[package.name] = _clean(folder)
+        return folders
+
+
+_Closure = frozenset[LockedPackage]
+
+
+@dataclass(frozen=True, slots=True)
+class _LockDiff:
+    """Two locks and what differs between them, computed once for every member.
+
+    ``changed`` are the packages of the new lock whose entry is new or differs. When the
+    headers are equal and no virtual package changed (else ``exact``), the walk of a closure
+    reads only the entries of the packages it returns, so:
+
+    * a member that cannot reach a changed entry (``reaching``) has the same closure;
+    * a closure that holds no changed entry is the same in both locks;
+    * a closure that holds one is affected (it either holds a package the old one did not,
+      or a package whose locked entry changed);
+    * when every changed entry it holds is a ``bump`` (the only package of its name in both
+      locks, with the same dependencies, markers and forks as before: only version, source or
+      files differ), the old walk visits the same names, so the old closure is the new one
+      with the old packages in place: no second walk is needed to name the differences.
+    """
+
+    old: LockSnapshot
+    new: LockSnapshot
+    changed: frozenset[LockedPackage]
+    exact: bool
+    reaching: frozenset[str]
+    bumps: Mapping[LockedPackage, LockedPackage] = field(hash=False)
+
+    @classmethod
+    def of(cls, old: LockSnapshot, new: LockSnapshot, *, exact: bool = False) -> _LockDiff:
+        """Compare two locks; ``exact=True`` turns the shortcuts off (for tests)."""
+        changed = frozenset(
+            package for package, entry in new.entries.items() if old.entries.get(package) != entry
+        )
+        removed_virtual = any(
+            package.source == "virtual" and new.entries.get(package) != entry
+            for package, entry in old.entries.items()
+        )
+        exact = (
+            exact
+            or old.header != new.header
+            or removed_virtual
+            or any(package.source == "virtual" for package in changed)
+        )
+        old_by_name: dict[str, list[LockedPackage]] = {}
+        for package in old.entries:
+            old_by_name.setdefault(package.name, []).append(package)
+        new_count: dict[str, int] = {}
+        for package in new.entries:
+            new_count[package.name] = new_count.get(package.name, 0) + 1
+        bumps: dict[LockedPackage, LockedPackage] = {}
+        for package in changed:
+            before = old_by_name.get(package.name, [])
+            if len(before) == 1 and new_count[package.name] == 1:
+                was = before[0]
+                if _shape(old.entries[was]) == _shape(new.entries[package]):
+                    bumps[package] = was
+        reaching = _reaching(new, {package.name for package in changed})
+        return cls(old, new, changed, exact, reaching, bumps)
+
+    def may_differ(self, member: str) -> bool:
+        """Whether the member's closure can differ at all: it can reach a changed entry."""
+        return self.exact or member in self.reaching or member not in self.new.lock.members
+
+
+_NOT_SHAPE = frozenset({"version", "source", "sdist", "wheels"})
+
+
+def _shape(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a locked entry a closure walk reads: all but version, source and files."""
+    return {key: value for key, value in entry.items() if key not in _NOT_SHAPE}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _reaching(snapshot: LockSnapshot, targets: set[str]) -> frozenset[str]:
+    """Names of the packages from which one of ``targets`` can be reached through any edge.
+
+    Markers, extras and groups are ignored, so this over-approximates every closure walk:
+    a member outside it cannot have a changed package in its closure.
+    """
+    dependents: dict[str, list[str]] = {}
+    for package, entry in snapshot.entries.items():
+        lists: list[Any] = [entry.get("dependencies", ())]
+        for table in ("optional-dependencies", "dev-dependencies"):
+            lists.extend(entry.get(table, {}).values())
+        for edges in lists:
+            for edge in edges:
+                dependents.setdefault(_norm(edge["name"]), []).append(package.name)
+    seen = set(targets)
+    stack = list(targets)
+    while stack:
+        for parent in dependents.get(stack.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return frozenset(seen)
+
+
+def _closure(snapshot: LockSnapshot, workspace: Workspace, member: Member) -> _Closure | str:
+    """The member's closure with its default groups (union over platforms), or why not."""
+    try:
+        target = Target(workspace, (member,), Sync())
+        return frozenset(target_closure(snapshot.lock, target, None))
+    except LockError as error:
+        return error.problem
+
+
+def _show(package: LockedPackage) -> str:
+    return f"{package.name} {package.version}" if package.version else package.name
+
+
+def _moved(was: LockedPackage, now: LockedPackage) -> str:
+    """``uv.lock: gamma 1.0 -> 2.0`` (with the source kinds when they differ)."""
+    left, right = was.version or "", now.version or ""
+    if was.source != now.source:
+        left, right = f"{left} ({was.source})".strip(), f"{right} ({now.source})".strip()
+    return f"uv.lock: {now.name} {left} -> {right}"
+
+
+def _new_entry(package: LockedPackage) -> str:
+    return f"uv.lock: {_show(package)} has a new locked entry (dependencies, markers or files)"
+
+
+def _by_package(package: LockedPackage) -> tuple[str, str]:
+    return (package.name, package.version or "")
+
+
+def _lock_reasons(workspace: Workspace, member: Member, diff: _LockDiff) -> list[str]:
+    """How the member's locked closure differs between two locks (empty: it does not)."""
+    if not diff.may_differ(member.name):
+        return []
+    after = _closure(diff.new, workspace, member)
+    if isinstance(after, str):
+        return [f"uv.lock: its closure cannot be computed now ({after})"]
+    hit = after & diff.changed
+    if not diff.exact and not hit:
+        return []
+    if not diff.exact and all(package in diff.bumps for package in hit):
+        ordered = sorted(hit, key=_by_package)
+        moved = [_moved(diff.bumps[p], p) for p in ordered if diff.bumps[p] != p]
+        return moved + [_new_entry(p) for p in ordered if diff.bumps[p] == p]
+    before = _closure(diff.old, workspace, member)
+    if isinstance(before, str):
+        if member.name not in diff.old.lock.members:
+            return ["uv.lock: the member was not in the lock at the base revision"]
+        return [f"uv.lock: its closure could not be computed at the base revision ({before})"]
+    reasons: list[str] = []
+    old_by_name = {package.name: package for package in before - after}
+    new_by_name = {package.name: package for package in after - before}
+    for name in sorted(old_by_name.keys() | new_by_name.keys()):
+        was, now = old_by_name.get(name), new_by_name.get(name)
+        if was is not None and now is not None:
+            reasons.append(_moved(was, now))
+        elif now is not None:
+            reasons.append(f"uv.lock: + {_show(now)}")
+        elif was is not None:
+            reasons.append(f"uv.lock: - {_show(was)}")
+    reasons += [_new_entry(p) for p in sorted(after & before & diff.changed, key=_by_package)]
+    return reasons
+
+
+# --------------------------------------------------------------------------------------------
+# The pure core
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """Which members a change affects, and why each member is or is not affected.
+
+    ``reasons`` has a line list for *every* member: for an affected one, what selected it
+    (a file, a global file, a locked package, a dependency path); for the others, why not.
+    ``outside`` are the changed paths that affect no member.
+    """
+
+    since: str
+    members: tuple[str, ...]
+    affected: tuple[str, ...]
+    reasons: Mapping[str, tuple[str, ...]] = field(hash=False)
+    changed: tuple[str, ...]
+    outside: tuple[str, ...]
+
+    def is_affected(self, name: str) -> bool:
+        """Whether member ``name`` is affected."""
+        return name in self.affected
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"since", "affected", "reasons", "unaffected", "changed", "outside"}``."""
+        chosen = set(self.affected)
+        return {
+            "since": self.since,
+            "affected": list(self.affected),
+            "reasons": {name: list(self.reasons[name]) for name in self.affected},
+            "unaffected": {
+                name: list(self.reasons[name]) for name in self.members if name not in chosen
+            },
+            "changed": list(self.changed),
+            "outside": list(self.outside),
+        }
+
+    def explain(self) -> str:
+        """For every member: ``name: affected`` or ``name: not affected``, then the reasons."""
+        lines = []
+        for name in self.members:
+            lines.append(f"{name}: {'affected' if self.is_affected(name) else 'not affected'}")
+            lines.extend(f"  - {reason}" for reason in self.reasons[name])
+        if self.outside:
+            shown = ", ".join(self.outside[:_MAX_FILES_LISTED])
+            more = len(self.outside) - _MAX_FILES_LISTED
+            suffix = f" and {more} more" if more > 0 else ""
+            lines.append(f"changed outside every member (affect none): {shown}{suffix}")
+        return "\n".join(lines)
+
+
+def _clean(path: str) -> str:
+    """A ``/``-separated relative path without ``./`` or a trailing ``/``."""
+    text = path.replace("\\", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    text = text.rstrip("/")
+    return text or "."
+
+
+def _owner(path: str, folders: Sequence[tuple[str, str]]) -> str | None:
+    """The member whose folder holds ``path``: the longest match (folders sorted longest first).
+
+    A root member (folder ``.``) holds every path inside the root, not one outside (``../``).
+    """
+    for folder, name in folders:
+        if folder == ".":
+            if not path.startswith("../"):
+                return name
+        elif path == folder or path.startswith(folder + "/"):
+            return name
+    return None
+
+
+def _by_length(folders: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(folder, member) pairs, longest folder first; the root (``.``) last."""
+    pairs = [(_clean(folder), name) for name, folder in folders.items()]
+    return sorted(pairs, key=lambda pair: (pair[0] == ".", -len(pair[0]), pair[0]))
+
+
+def _listed(paths: Sequence[str], what: str) -> list[str]:
+    lines = [f"{what}: {path}" for path in paths[:_MAX_FILES_LISTED]]
+    if len(paths) > _MAX_FILES_LISTED:
+        lines.append(f"{what}: and {len(paths) - _MAX_FILES_LISTED} more")
+    return lines
+
+
+def _hop(member: Member, target: str) -> str:
+    """``member`` and how it needs ``target``: ``app (group 'test')``, or just ``app``."""
+    edges = [edge for edge in member.edges if edge.target == target]
+    order = {"dependency": 0, "extra": 1, "group": 2}
+    edge: Edge = min(edges, key=lambda e: (order[e.kind], e.via or ""))
+    return member.name if edge.kind == "dependency" else f"{member.name} ({edge.kind} {edge.via!r})"
+
+
+def _dependency_path(
+    graph: Mapping[str, Sequence[str]], start: str, direct: set[str]
+) -> list[str] | None:
+    """The shortest chain of members from ``start`` to a directly affected member, or None."""
+    parent: dict[str, str] = {start: start}
+    queue = deque([start])
+    while queue:
+        name = queue.popleft()
+        for target in graph.get(name, ()):
+            if target in parent:
+                continue
+            parent[target] = name
+            if target in direct:
+                chain = [target]
+                while chain[-1] != start:
+                    chain.append(parent[chain[-1]])
+                return chain[::-1]
+            queue.append(target)
+    return None
+
+
+def plan_affected(
+    workspace: Workspace,
+    changed: Iterable[str],
+    *,
+    since: str = "",
+    old_lock: LockSnapshot | None = None,
+    new_lock: LockSnapshot | None = None,
+    global_globs: Sequence[str] = (),
+) -> Affected:
+    """Decide which members the changed paths affect (see the module docstring for the rules).
+
+    ``changed`` are paths relative to the workspace root, ``/``-separated (deleted and
+    renamed paths included). ``old_lock`` and ``new_lock`` are the lock at the base revision
+    and now; ``None`` means absent. They are read only when ``uv.lock`` is among the changed
+    paths. ``global_globs`` are added to the root ``pyproject.toml``, which is always global.
+    """
+    paths = tuple(sorted({_clean(path) for path in changed}))
+    names = workspace.names
+    members = {member.name: member for member in workspace.members}
+    current = _by_length({member.name: member.relpath for member in workspace.members})
+    lock_changed = LOCK_FILE in paths
+    old_folders: list[tuple[str, str]] = []
+    if lock_changed and old_lock is not None:
+        previous = {
+            name: folder
+            for name, folder in old_lock.member_folders().items()
+            if name in members and _clean(folder) != members[name].relpath
+        }
+        old_folders = _by_length(previous)
+    is_global = PathMatcher.of(("pyproject.toml", *global_globs))
+
+    owned: dict[str, list[str]] = {name: [] for name in names}
+    owned_before: dict[str, list[str]] = {name: [] for name in names}
+    global_hits: list[str] = []
+    outside: list[str] = []
+    for path in paths:
+        if path == LOCK_FILE:
+            continue
+        if is_global(path):
+            global_hits.append(path)
+            continue
+        owner = _owner(path, current)
+        if owner is not None:
+            owned[owner].append(path)
+            continue
+        owner = _owner(path, old_folders)
+        if owner is not None:
+            owned_before[owner].append(path)
+        else:
+            outside.append(path)
+
+    reasons: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        reasons[name] += _listed(owned[name], "changed")
+        reasons[name] += _listed(owned_before[name], "changed in its folder at the base revision")
+        reasons[name] += _listed(global_hits, "global file changed")
+    lock_unchanged_note: dict[str, str] = {}
+    if lock_changed:
+        diff = _LockDiff.of(old_lock, new_lock) if old_lock and new_lock else None
+        for member in workspace.members:
+            if new_lock is None:
+                reasons[member.name].append("uv.lock: removed")
+            elif old_lock is None:
+                reasons[member.name].append("uv.lock: absent at the base revision")
+            elif diff is not None:
+                found = _lock_reasons(workspace, member, diff)
+                reasons[member.name] += found
+                if not found:
+                    lock_unchanged_note[member.name] = (
+                        "uv.lock changed, but not this member's locked closure"
+                    )
+    direct = {name for name in names if reasons[name]}
+    graph = workspace.dependencies()
+
+    affected: list[str] = []
+    why_not: dict[str, list[str]] = {}
+    for member in workspace.members:
+        name = member.name
+        chain = _dependency_path(graph, name, direct)
+        if chain is not None:
+            hops = [_hop(members[a], b) for a, b in itertools.pairwise(chain)]
+            reasons[name].append(
+                f"depends on affected member {chain[-1]}: {' -> '.join([*hops, chain[-1]])}"
+            )
+        if reasons[name]:
+            affected.append(name)
+            continue
+        folder = "the workspace root" if member.relpath == "." else member.relpath
+        lines = [f"no changed file under {folder}"]
+        upstream = [other for other in workspace.upstream([name]) if other != name]
+        lines.append(
+            f"no member it depends on is affected ({', '.join(upstream)})"
+            if upstream
+            else "depends on no other member"
+        )
+        lines.append(lock_unchanged_note.get(name, "uv.lock unchanged"))
+        lines.append("no global file changed")
+        why_not[name] = lines
+
+    final = {name: tuple(reasons[name] or why_not[name]) for name in names}
+    return Affected(
+        since=since,
+        members=names,
+        affected=tuple(affected),
+        reasons=final,
+        changed=paths,
+        outside=tuple(outside),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The git edge
+
+
+def run_git(args: Sequence[str], cwd: Path) -> bytes:
+    """Run ``git ARGS`` in ``cwd``; its stdout, or a :class:`GitError` with git's own line."""
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
+        )
+    except FileNotFoundError:
+        raise GitError(
+            "git is not installed or not on PATH",
+            hint="install git; --since needs the repository's history",
+        ) from None
+    if proc.returncode != 0:
+        message = _first_line(proc.stderr) or f"git {args[0]} exited {proc.returncode}"
+        if "not a git repository" in message:
+            raise GitError(
+                "is not inside a git repository",
+                path=cwd,
+                hint="--since compares with a git revision; run from a clone",
+            )
+        raise GitError(f"git {' '.join(args[:2])} failed: {message}", path=cwd)
+    return proc.stdout
+
+
+def _first_line(raw: bytes) -> str:
+    for line in raw.decode("utf-8", "replace").splitlines():
+        text = line.strip()
+        if text:
+            return text.removeprefix("fatal: ").removeprefix("error: ")
+    return ""
+
+
+def _split(raw: bytes) -> list[str]:
+    return [item for item in raw.decode("utf-8", "surrogateescape").split("\0") if item]
+
+
+@dataclass(frozen=True, slots=True)
+class GitChanges:
+    """What changed from ``since`` (resolved to ``commit``) to the working tree.
+
+    ``paths`` are relative to the workspace root (``../x`` for a file outside it); ``prefix``
+    is the root's folder inside the repository (``""`` at the top).
+    """
+
+    since: str
+    commit: str
+    prefix: str
+    paths: tuple[str, ...]
+
+
+def changes_since(root: Path, since: str, *, untracked: bool = True) -> GitChanges:
+    """Ask git what changed from revision ``since`` to the working tree below ``root``.
+
+    Committed, staged and unstaged changes (deletions, and both sides of a rename) and,
+    unless ``untracked=False``, untracked files that are not ignored.
+    """
+    if not since or since.startswith("-"):
+        raise GitError(
+            f"{since!r} is not a git revision", hint="pass --since REF, e.g. origin/main"
+        )
+    try:
+        out = run_git(["rev-parse", "--show-prefix", "--verify", f"{since}^{{commit}}"], root)
+    except GitError as error:
+        if "Needed a single revision" in error.problem or "unknown revision" in error.problem:
+            raise GitError(
+                f"unknown git revision {since!r}", path=root, hint=_SHALLOW_HINT
+            ) from None
+        raise
+    # Two lines: the root's folder in the repository (empty at the top), then the commit.
+    lines = out.decode("utf-8", "surrogateescape").split("\n")
+    if len(lines) < 2 or not lines[1].strip():
+        raise GitError(f"git rev-parse gave no commit for {since!r}", path=root)
+    prefix, commit = lines[0].strip(), lines[1].strip()
+
+    top_paths = _split(
+        run_git(["diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", commit, "--"], root)
+    )
+    if untracked:
+        top_paths += _split(
+            run_git(["ls-files", "--others", "--exclude-standard", "--full-name", "-z"], root)
+        )
+    return GitChanges(
+        since=since,
+        commit=commit,
+        prefix=prefix,
+        paths=tuple(sorted({_relative(path, prefix) for path in top_paths})),
+    )
+
+
+def _relative(path: str, prefix: str) -> str:
+    """A repository path (``prefix`` is the root's folder in it) relative to the root."""
+    if not prefix:
+        return path
+    if path.startswith(prefix):
+        return path[len(prefix) :]
+    depth = prefix.rstrip("/").count("/") + 1
+    return "../" * depth + path
+
+
+def old_lock_bytes(root: Path, changes: GitChanges) -> bytes | None:
+    """``uv.lock`` at the base revision, or ``None`` when it did not exist there."""
+    try:
+        return run_git(["show", f"{changes.commit}:{changes.prefix}{LOCK_FILE}"], root)
+    except GitError as error:
+        if "does not exist" in error.problem or "exists on disk, but not in" in error.problem:
+            return None
+        raise
+
+
+def affected_since(
+    workspace: Workspace,
+    since: str,
+    *,
+    untracked: bool = True,
+    extra_globals: Sequence[str] = (),
+) -> Affected:
+    """The members affected by the change from git revision ``since`` to the working tree."""
+    globs = (*global_patterns(workspace), *extra_globals)
+    changes = changes_since(workspace.root, since, untracked=untracked)
+    old: LockSnapshot | None = None
+    new: LockSnapshot | None = None
+    if LOCK_FILE in changes.paths:
+        raw_old = old_lock_bytes(workspace.root, changes)
+        if raw_old is not None:
+            old = LockSnapshot.from_bytes(raw_old, f"{since}:{changes.prefix}{LOCK_FILE}")
+        try:
+            raw_new = workspace.lock_path.read_bytes()
+        except FileNotFoundError:
+            raw_new = None
+        if raw_new is not None:
+            new = LockSnapshot.from_bytes(raw_new, workspace.lock_path)
+    return plan_affected(
+        workspace, changes.paths, since=since, old_lock=old, new_lock=new, global_globs=globs
+    )

@@ -1,0 +1,438 @@
+"""Which members a change affects: the pure rules, on workspaces and lock mappings as data.
+
+No git and no subprocess here: the changed paths and both locks are handed to
+``plan_affected`` directly (the git edge is proven in tests/functional/test_affected_git.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nox_workspace._affected import (
+    Affected,
+    LockSnapshot,
+    PathMatcher,
+    _lock_reasons,
+    _LockDiff,
+    _relative,
+    global_patterns,
+    plan_affected,
+)
+from nox_workspace._closure import target_closure
+from nox_workspace._errors import ConfigError
+from nox_workspace._sync import Sync, Target
+from nox_workspace._workspace import Workspace, discover
+from tests.support import member_toml, write_tree
+
+REGISTRY = {"registry": "https://pypi.org/simple"}
+
+
+def registry(name: str, version: str, deps: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    table: dict[str, Any] = {"name": name, "version": version, "source": dict(REGISTRY)}
+    if deps:
+        table["dependencies"] = [dict(dep) for dep in deps]
+    return table
+
+
+def editable(
+    name: str,
+    folder: str,
+    deps: Sequence[str] = (),
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    table: dict[str, Any] = {"name": name, "version": "0.1.0", "source": {"editable": folder}}
+    if deps:
+        table["dependencies"] = [{"name": dep} for dep in deps]
+    if groups:
+        table["dev-dependencies"] = {g: [{"name": d} for d in ds] for g, ds in groups.items()}
+    return table
+
+
+def lock_mapping(
+    gamma: str = "1.0",
+    *,
+    leaf_folder: str = "packages/leaf",
+    extra: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The lock of the ``workspace`` fixture: bar alone uses gamma."""
+    packages = [
+        registry("alpha", "1.0"),
+        registry("beta", "1.0"),
+        registry("gamma", gamma),
+        editable("app", "packages/app", ["core"]),
+        editable("bar", "packages/bar", ["gamma"]),
+        editable("core", "packages/core", ["beta"]),
+        editable("leaf", leaf_folder, ["alpha"]),
+        editable("tool", "packages/tool", groups={"test": ["core"]}),
+        *extra,
+    ]
+    return {
+        "version": 1,
+        "revision": 3,
+        "requires-python": ">=3.10",
+        "manifest": {"members": ["app", "bar", "core", "leaf", "tool"]},
+        "package": packages,
+    }
+
+
+def snapshot(data: Mapping[str, Any]) -> LockSnapshot:
+    return LockSnapshot.from_mapping(data, Path("/ws/uv.lock"))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """app needs core (dependency); tool needs core (group ``test``); leaf and bar stand alone."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+                '[tool.nox-workspace]\nglobal = ["ci/**", "constraints.txt"]\n'
+            ),
+            "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
+            "packages/app/pyproject.toml": member_toml(
+                "app", dependencies=["core"], workspace_sources=["core"]
+            ),
+            "packages/tool/pyproject.toml": member_toml(
+                "tool", groups={"test": ["core"]}, workspace_sources=["core"]
+            ),
+            "packages/leaf/pyproject.toml": member_toml("leaf", dependencies=["alpha"]),
+            "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
+        },
+    )
+    return discover(tmp_path)
+
+
+def plan(workspace: Workspace, *paths: str, **kwargs: Any) -> Affected:
+    return plan_affected(
+        workspace, paths, since="base", global_globs=global_patterns(workspace), **kwargs
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def test_a_file_in_a_leaf_member_affects_that_member_alone(workspace: Workspace) -> None:
+    result = plan(workspace, "packages/leaf/src/leaf/__init__.py")
+    assert result.affected == ("leaf",)
+    assert result.reasons["leaf"] == ("changed: packages/leaf/src/leaf/__init__.py",)
+
+
+def test_a_shared_member_affects_its_dependents_through_dependencies_and_groups(
+    workspace: Workspace,
+) -> None:
+    result = plan(workspace, "packages/core/src/core/__init__.py")
+    assert result.affected == ("app", "core", "tool")
+    assert result.reasons["app"] == ("depends on affected member core: app -> core",)
+    assert result.reasons["tool"] == (
+        "depends on affected member core: tool (group 'test') -> core",
+    )
+
+
+def test_unaffected_members_say_why_not(workspace: Workspace) -> None:
+    result = plan(workspace, "packages/core/pyproject.toml")
+    assert result.reasons["leaf"] == (
+        "no changed file under packages/leaf",
+        "depends on no other member",
+        "uv.lock unchanged",
+        "no global file changed",
+    )
+    assert "leaf" in result.to_json()["unaffected"]
+
+
+def test_the_root_pyproject_affects_every_member(workspace: Workspace) -> None:
+    result = plan(workspace, "pyproject.toml")
+    assert result.affected == workspace.names
+    assert result.reasons["leaf"][0] == "global file changed: pyproject.toml"
+
+
+@pytest.mark.parametrize("path", ["ci/run.sh", "ci/deep/x.yml", "constraints.txt"])
+def test_declared_global_files_affect_every_member(workspace: Workspace, path: str) -> None:
+    assert plan(workspace, path).affected == workspace.names
+
+
+def test_a_readme_at_a_virtual_root_affects_no_member(workspace: Workspace) -> None:
+    result = plan(workspace, "README.md", "docs/index.md")
+    assert result.affected == ()
+    assert result.outside == ("README.md", "docs/index.md")
+
+
+def test_a_path_that_only_starts_like_a_member_folder_is_not_in_it(workspace: Workspace) -> None:
+    assert plan(workspace, "packages/leafy/x.py").affected == ()
+
+
+def test_a_root_member_owns_what_no_other_member_owns(tmp_path: Path) -> None:
+    """With nested folders the longest wins: the root member only gets the rest."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": member_toml(
+                "app", extra_toml='[tool.uv.workspace]\nmembers = ["libs/*"]\n'
+            ),
+            "libs/lib/pyproject.toml": member_toml("lib"),
+        },
+    )
+    workspace = discover(tmp_path)
+    assert plan(workspace, "libs/lib/x.py").affected == ("lib",)
+    assert plan(workspace, "src/app/x.py").affected == ("app",)
+    assert "changed: uv.lock" not in plan(workspace, "uv.lock").reasons["app"]
+    assert plan(workspace, "../elsewhere/x.py").outside == ("../elsewhere/x.py",)
+
+
+def test_global_must_be_a_list_of_strings(tmp_path: Path) -> None:
+    root = '[tool.uv.workspace]\nmembers = []\n[tool.nox-workspace]\nglobal = "noxfile.py"\n'
+    write_tree(tmp_path, {"pyproject.toml": root})
+    with pytest.raises(ConfigError, match="global must be a list"):
+        global_patterns(discover(tmp_path))
+
+
+# --------------------------------------------------------------------------------------------
+# The lock
+
+
+def test_a_lock_bump_affects_only_the_members_whose_closure_holds_the_package(
+    workspace: Workspace,
+) -> None:
+    result = plan(
+        workspace,
+        "uv.lock",
+        old_lock=snapshot(lock_mapping("1.0")),
+        new_lock=snapshot(lock_mapping("2.0")),
+    )
+    assert result.affected == ("bar",)
+    assert result.reasons["bar"] == ("uv.lock: gamma 1.0 -> 2.0",)
+    assert "uv.lock changed, but not this member's locked closure" in result.reasons["leaf"]
+
+
+def test_a_lock_entry_that_changes_without_a_version_change_is_named(
+    workspace: Workspace,
+) -> None:
+    new = lock_mapping()
+    gamma = next(p for p in new["package"] if p["name"] == "gamma")
+    gamma["dependencies"] = [{"name": "alpha", "marker": "sys_platform == 'win32'"}]
+    result = plan(workspace, "uv.lock", old_lock=snapshot(lock_mapping()), new_lock=snapshot(new))
+    assert result.affected == ("bar",)
+    assert result.reasons["bar"] == (
+        "uv.lock: + alpha 1.0",
+        "uv.lock: gamma 1.0 has a new locked entry (dependencies, markers or files)",
+    )
+
+
+def test_a_lock_change_outside_every_closure_affects_no_member(workspace: Workspace) -> None:
+    new = lock_mapping(extra=[registry("zeta", "1.0")])
+    result = plan(workspace, "uv.lock", old_lock=snapshot(lock_mapping()), new_lock=snapshot(new))
+    assert result.affected == ()
+
+
+def test_a_lock_absent_at_the_base_or_removed_affects_every_member(
+    workspace: Workspace,
+) -> None:
+    assert plan(workspace, "uv.lock", new_lock=snapshot(lock_mapping())).affected == (
+        workspace.names
+    )
+    assert plan(workspace, "uv.lock", old_lock=snapshot(lock_mapping())).affected == (
+        workspace.names
+    )
+
+
+def test_a_member_new_to_the_lock_is_affected(workspace: Workspace) -> None:
+    old = lock_mapping()
+    old["package"] = [p for p in old["package"] if p["name"] != "leaf"]
+    old["manifest"]["members"].remove("leaf")
+    result = plan(workspace, "uv.lock", old_lock=snapshot(old), new_lock=snapshot(lock_mapping()))
+    assert result.affected == ("leaf",)
+    assert result.reasons["leaf"] == (
+        "uv.lock: the member was not in the lock at the base revision",
+    )
+
+
+def test_a_file_of_a_renamed_member_folder_counts_for_the_member(workspace: Workspace) -> None:
+    """The old folder comes from the old lock's editable source."""
+    old = snapshot(lock_mapping(leaf_folder="old/leaf"))
+    result = plan(
+        workspace,
+        "old/leaf/src/leaf/__init__.py",
+        "uv.lock",
+        old_lock=old,
+        new_lock=snapshot(lock_mapping()),
+    )
+    assert "leaf" in result.affected
+    assert (
+        "changed in its folder at the base revision: old/leaf/src/leaf/__init__.py"
+        in result.reasons["leaf"]
+    )
+    assert result.outside == ()
+
+
+# The shortcut (compare closures only of members that can reach a changed entry, and skip the
+# old walk when the new closure holds no changed entry) must agree with comparing every
+# member's closure in both locks.
+
+NAMES = ("alpha", "beta", "gamma", "delta", "epsilon")
+MARKERS = (None, "sys_platform == 'win32'", "python_full_version < '3.12'")
+
+
+@st.composite
+def third_party(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Registry packages where each may depend on later ones, some under a marker."""
+    tables = []
+    for index, name in enumerate(NAMES):
+        later = NAMES[index + 1 :]
+        deps = draw(st.lists(st.sampled_from(later), unique=True, max_size=2)) if later else []
+        tables.append(
+            registry(
+                name,
+                draw(st.sampled_from(["1.0", "2.0"])),
+                [
+                    {
+                        "name": dep,
+                        **({"marker": m} if (m := draw(st.sampled_from(MARKERS))) else {}),
+                    }
+                    for dep in deps
+                ],
+            )
+        )
+    return tables
+
+
+@st.composite
+def edited(draw: st.DrawFn, tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tables`` after a re-lock: some packages bumped, some with new files or new needs."""
+    out = copy.deepcopy(tables)
+    for table in out:
+        change = draw(st.sampled_from(["same", "same", "bump", "files", "needs"]))
+        if change == "bump":
+            table["version"] = "3.0"
+        elif change == "files":
+            table["wheels"] = [{"url": "https://example.org/x.whl", "hash": "sha256:00"}]
+        elif change == "needs" and table.get("dependencies"):
+            table["dependencies"] = table["dependencies"][1:]
+        elif change == "needs" and table["name"] != NAMES[-1]:
+            table["dependencies"] = [{"name": NAMES[-1], "marker": "sys_platform == 'win32'"}]
+    return out
+
+
+@st.composite
+def lock_pair(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two locks with the same members (random third-party needs): the second one either
+    re-locks the first (bumps, new files, new needs) or is drawn afresh."""
+    members = {"app", "bar", "core", "leaf", "tool"}
+    base = lock_mapping()
+    base["package"] = [p for p in base["package"] if p["name"] in members]
+    for table in base["package"]:
+        kept = [dep for dep in table.get("dependencies", ()) if dep["name"] in members]
+        picked = draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=2))
+        table["dependencies"] = kept + [{"name": name} for name in picked]
+    registries = draw(third_party())
+    old = copy.deepcopy(base)
+    old["package"] += registries
+    new = copy.deepcopy(base)
+    new["package"] += draw(st.one_of(edited(registries), third_party()))
+    return old, new
+
+
+def closures(data: Mapping[str, Any], workspace: Workspace) -> dict[str, frozenset[Any]]:
+    lock = snapshot(data).lock
+    return {
+        member.name: frozenset(target_closure(lock, Target(workspace, (member,), Sync()), None))
+        for member in workspace.members
+    }
+
+
+def entry(data: Mapping[str, Any], name: str, version: str | None) -> Any:
+    return next(p for p in data["package"] if p["name"] == name and p.get("version") == version)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pair=lock_pair())
+def test_the_lock_rule_agrees_with_comparing_every_closure_in_both_locks(
+    workspace: Workspace, pair: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    old, new = pair
+    before, after = closures(old, workspace), closures(new, workspace)
+    expected = {
+        name
+        for name in workspace.names
+        if before[name] != after[name]
+        or any(
+            entry(old, p.name, p.version) != entry(new, p.name, p.version)
+            for p in before[name] & after[name]
+        )
+    }
+    result = plan(workspace, "uv.lock", old_lock=snapshot(old), new_lock=snapshot(new))
+    by_lock = {
+        name
+        for name in result.affected
+        if any(reason.startswith("uv.lock") for reason in result.reasons[name])
+    }
+    assert by_lock == expected
+    fast = _LockDiff.of(snapshot(old), snapshot(new))
+    slow = _LockDiff.of(snapshot(old), snapshot(new), exact=True)
+    for member in workspace.members:
+        assert _lock_reasons(workspace, member, fast) == _lock_reasons(workspace, member, slow)
+
+
+# --------------------------------------------------------------------------------------------
+# Globs and paths
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("noxfile.py", "noxfile.py", True),
+        ("noxfile.py", "packages/a/noxfile.py", False),
+        ("*.txt", "constraints.txt", True),
+        ("*.txt", "ci/constraints.txt", False),
+        ("**/*.txt", "ci/deep/constraints.txt", True),
+        ("**/*.txt", "constraints.txt", True),
+        (".github", ".github/workflows/ci.yml", True),
+        ("ci/", "ci/run.sh", True),
+        ("./ci/*.sh", "ci/run.sh", True),
+        ("req[0-9].txt", "req1.txt", True),
+        ("req[!0-9].txt", "req1.txt", False),
+        ("../shared/**", "../shared/x", True),
+    ],
+)
+def test_global_globs(pattern: str, path: str, matches: bool) -> None:
+    assert PathMatcher.of([pattern])(path) is matches
+
+
+@pytest.mark.parametrize(
+    ("path", "prefix", "relative"),
+    [
+        ("packages/a/x.py", "", "packages/a/x.py"),
+        ("python/packages/a/x.py", "python/", "packages/a/x.py"),
+        (".github/workflows/ci.yml", "python/", "../.github/workflows/ci.yml"),
+        ("README.md", "a/b/", "../../README.md"),
+    ],
+)
+def test_repository_paths_are_made_relative_to_the_workspace_root(
+    path: str, prefix: str, relative: str
+) -> None:
+    assert _relative(path, prefix) == relative
+
+
+def test_explain_lists_every_member_and_the_files_that_affect_none(
+    workspace: Workspace,
+) -> None:
+    text = plan(workspace, "packages/leaf/a.py", "README.md").explain()
+    assert text.splitlines()[0] == "app: not affected"
+    assert "leaf: affected\n  - changed: packages/leaf/a.py" in text
+    assert text.splitlines()[-1] == "changed outside every member (affect none): README.md"
+
+
+def test_many_changed_files_are_summarized(workspace: Workspace) -> None:
+    paths = [f"packages/leaf/f{index}.py" for index in range(8)]
+    reasons = plan(workspace, *paths).reasons["leaf"]
+    assert len(reasons) == 6
+    assert reasons[-1] == "changed: and 3 more"

@@ -1,0 +1,391 @@
+"""The CI matrix: rows from a loaded noxfile, their cache keys, filters and formats.
+
+The noxfile is imported in this process, as ``matrix`` does; file contents come from a fake
+file index (path -> blob id), so no git runs here.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomlkit
+
+from nox_workspace._affected import plan_affected
+from nox_workspace._errors import ConfigError
+from nox_workspace._matrix import (
+    ROW_FIELDS,
+    Row,
+    _blob_id,
+    _template_block,
+    _walk_index,
+    build_rows,
+    github_matrix,
+    gitlab_pipeline,
+    keep_affected,
+    load_noxfile,
+    select_rows,
+    write_github_outputs,
+)
+from nox_workspace._workspace import discover
+from tests.support import member_toml, write_tree
+
+# Each test imports the noxfile again, and Nox warns when a session name comes back.
+pytestmark = pytest.mark.filterwarnings("ignore:The session .* has already been registered")
+
+NOXFILE = """
+import nox
+
+import nox_workspace
+from nox_workspace import Sync
+
+
+@nox_workspace.session(union="all")
+def test(session, target):
+    '''Run the tests.'''
+
+
+@nox_workspace.session(python=["3.11", "3.12"], sync=Sync(groups=["test"]), members=["tool"],
+                       tags=["slow"])
+def check(session, target):
+    '''Check.'''
+"""
+
+
+def registry(name: str, version: str) -> dict[str, Any]:
+    return {"name": name, "version": version, "source": {"registry": "https://pypi.org/simple"}}
+
+
+def member(name: str, deps: list[str], groups: dict[str, list[str]] | None = None) -> Any:
+    table: dict[str, Any] = {"name": name, "version": "0.1.0"}
+    table["source"] = {"editable": f"packages/{name}"}
+    table["dependencies"] = [{"name": dep} for dep in deps]
+    if groups:
+        table["dev-dependencies"] = {g: [{"name": d} for d in ds] for g, ds in groups.items()}
+    return table
+
+
+def write_lock(root: Path, gamma: str = "1.0", zeta: str = "1.0") -> None:
+    """app needs core; tool's ``test`` group needs zeta; bar needs gamma."""
+    data = {
+        "version": 1,
+        "revision": 3,
+        "requires-python": ">=3.10",
+        "manifest": {"members": ["app", "bar", "core", "tool"]},
+        "package": [
+            registry("beta", "1.0"),
+            registry("gamma", gamma),
+            registry("zeta", zeta),
+            member("app", ["core"]),
+            member("bar", ["gamma"]),
+            member("core", ["beta"]),
+            member("tool", [], {"test": ["zeta"]}),
+        ],
+    }
+    (root / "uv.lock").write_text(tomlkit.dumps(data), encoding="utf-8")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
+            "packages/app/pyproject.toml": member_toml(
+                "app", dependencies=["core"], workspace_sources=["core"]
+            ),
+            "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
+            "packages/tool/pyproject.toml": member_toml("tool", groups={"test": ["zeta"]}),
+            "noxfile.py": NOXFILE,
+        },
+    )
+    write_lock(tmp_path)
+    return tmp_path
+
+
+FILES = {
+    "pyproject.toml": "r1",
+    "noxfile.py": "n1",
+    "README.md": "m1",
+    "uv.lock": "l1",
+    "packages/core/src/core/__init__.py": "c1",
+    "packages/app/src/app/__init__.py": "a1",
+    "packages/bar/src/bar/__init__.py": "b1",
+    "packages/tool/src/tool/__init__.py": "t1",
+}
+
+
+def keys(
+    root: Path, files: Mapping[str, str] = FILES, *, noxfile: Path | None = None
+) -> dict[str, str]:
+    """Session name -> key, for every row (the union too)."""
+    generated = load_noxfile(root / "noxfile.py")
+    rows = build_rows(
+        generated, union=True, noxfile=noxfile or root / "noxfile.py", files=lambda _: files
+    )
+    return {row.session: row.key for row in rows}
+
+
+def rows_of(root: Path, **kwargs: Any) -> list[Row]:
+    return build_rows(load_noxfile(root / "noxfile.py"), files=lambda _: FILES, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Rows
+
+
+def test_rows_are_member_sessions_in_noxfile_order_one_per_python(root: Path) -> None:
+    rows = rows_of(root)
+    assert [(r.session, r.member, r.python) for r in rows] == [
+        ("test-app", "app", None),
+        ("test-bar", "bar", None),
+        ("test-core", "core", None),
+        ("test-tool", "tool", None),
+        ("check-tool-3.11", "tool", "3.11"),
+        ("check-tool-3.12", "tool", "3.12"),
+    ]
+    first = rows[0].as_dict()
+    assert tuple(first) == ROW_FIELDS
+    assert first["path"] == "packages/app"
+    assert first["function"] == "test"
+    assert first["tags"] == ["app", "test"]
+    assert len(first["key"]) == 16
+    assert rows[-1].tags == ("tool", "check", "slow")
+
+
+def test_the_union_row_comes_only_when_asked(root: Path) -> None:
+    union = [row for row in rows_of(root, union=True) if row.member == "*"]
+    assert [(row.session, row.path, row.function) for row in union] == [("all", ".", "test")]
+    assert all(row.member != "*" for row in rows_of(root))
+
+
+# --------------------------------------------------------------------------------------------
+# Keys
+
+
+def test_a_member_file_changes_its_key_and_its_dependents_keys_only(root: Path) -> None:
+    before = keys(root)
+    after = keys(root, {**FILES, "packages/core/src/core/__init__.py": "c2"})
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"test-core", "test-app", "all"}
+
+
+def test_a_new_untracked_file_in_a_member_changes_its_key(root: Path) -> None:
+    before = keys(root)
+    after = keys(root, {**FILES, "packages/bar/notes.txt": "x"})
+    assert {n for n in before if before[n] != after[n]} == {"test-bar", "all"}
+
+
+def test_files_outside_members_change_no_key(root: Path) -> None:
+    assert keys(root) == keys(root, {**FILES, "README.md": "m2", "docs/x.md": "d"})
+
+
+def test_the_root_pyproject_and_the_noxfile_change_every_key(root: Path) -> None:
+    before = keys(root)
+    for path in ("pyproject.toml", "noxfile.py"):
+        after = keys(root, {**FILES, path: "changed"})
+        assert all(before[name] != after[name] for name in before), path
+
+
+def test_a_lock_change_changes_only_the_keys_of_closures_it_touches(root: Path) -> None:
+    before = keys(root, {**FILES})
+    write_lock(root, gamma="2.0")
+    after = keys(root, {**FILES, "uv.lock": "l2"})
+    assert {n for n in before if before[n] != after[n]} == {"test-bar", "all"}
+
+
+def test_the_sessions_options_are_in_the_key(root: Path) -> None:
+    """Only the check sessions sync tool's group ``test`` (zeta): a zeta bump changes them
+    alone, not test-tool nor the union (which takes default groups only)."""
+    before = keys(root)
+    write_lock(root, zeta="2.0")
+    after = keys(root)
+    assert {n for n in before if before[n] != after[n]} == {"check-tool-3.11", "check-tool-3.12"}
+    assert before["check-tool-3.11"] != before["check-tool-3.12"]
+
+
+def test_keys_do_not_depend_on_the_order_files_are_listed(root: Path) -> None:
+    assert keys(root) == keys(root, dict(reversed(list(FILES.items()))))
+
+
+def test_blob_ids_are_gits() -> None:
+    """The well-known id of a file holding ``hello\\n`` (``git hash-object``)."""
+    assert _blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_outside_git_the_walk_skips_venvs_caches_and_bytecode(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "a/x.py": "1",
+            "a/__pycache__/x.cpython-311.pyc": "2",
+            ".nox/s/bin/python": "3",
+            ".venv/lib/y.py": "4",
+            "b/.git/HEAD": "5",
+            "b/y.pyc": "6",
+        },
+    )
+    assert set(_walk_index(tmp_path)) == {"a/x.py"}
+
+
+# --------------------------------------------------------------------------------------------
+# Loading the noxfile
+
+
+def test_a_missing_noxfile_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="noxfile not found"):
+        load_noxfile(tmp_path / "noxfile.py")
+
+
+def test_a_noxfile_that_raises_is_one_line(root: Path) -> None:
+    (root / "noxfile.py").write_text("raise RuntimeError('boom\\nmore')\n")
+    with pytest.raises(ConfigError) as info:
+        load_noxfile(root / "noxfile.py")
+    assert str(info.value).endswith(
+        "the noxfile raised RuntimeError: boom; run `nox -l` to see the traceback"
+    )
+
+
+def test_a_noxfile_whose_session_is_invalid_is_a_config_error(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (root / "noxfile.py").write_text(
+        textwrap.dedent(
+            """
+            import nox_workspace
+
+            @nox_workspace.session(members=["nope"])
+            def test(session, target):
+                pass
+            """
+        )
+    )
+    with pytest.raises(ConfigError, match="did not load"):
+        load_noxfile(root / "noxfile.py")
+    assert "no workspace member named 'nope'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Filters
+
+
+def row(session: str, member: str, function: str = "test", tags: tuple[str, ...] = ()) -> Row:
+    path = "." if member == "*" else f"packages/{member}"
+    members = ("a", "b") if member == "*" else (member,)
+    return Row(member, session, function, None, path, "0" * 16, tags, members)
+
+
+ROWS = [
+    row("test-a", "a", tags=("a", "test")),
+    row("test-b", "b", tags=("b", "test", "slow")),
+    row("lint-a", "a", function="lint", tags=("a", "lint")),
+    row("all", "*", tags=("test",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "sessions"),
+    [
+        ({"sessions": ["test"]}, ["test-a", "test-b", "all"]),
+        ({"sessions": ["lint-*"]}, ["lint-a"]),
+        ({"members": ["a"]}, ["test-a", "lint-a"]),
+        ({"members": ["packages/b"]}, ["test-b"]),
+        ({"tags": ["slow"]}, ["test-b"]),
+        ({"sessions": ["test"], "members": ["a", "b"]}, ["test-a", "test-b"]),
+        ({}, ["test-a", "test-b", "lint-a", "all"]),
+    ],
+)
+def test_rows_are_selected_by_function_member_and_tag(
+    options: dict[str, list[str]], sessions: list[str]
+) -> None:
+    assert [r.session for r in select_rows(ROWS, **options)] == sessions
+
+
+def test_affected_rows_keep_the_union_when_any_member_is_affected(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
+            "p/a/pyproject.toml": member_toml("a"),
+            "p/b/pyproject.toml": member_toml("b"),
+        },
+    )
+    affected = plan_affected(discover(tmp_path), ["p/b/x.py"])
+    assert [r.session for r in keep_affected(ROWS, affected)] == ["test-b", "all"]
+    nothing = plan_affected(discover(tmp_path), ["README.md"])
+    assert keep_affected(ROWS, nothing) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Formats
+
+
+def test_github_format_is_one_line_of_include(root: Path) -> None:
+    text = github_matrix(ROWS[:2])
+    assert "\n" not in text
+    assert json.loads(text) == {"include": [ROWS[0].as_dict(), ROWS[1].as_dict()]}
+
+
+def test_github_outputs_say_whether_any_job_runs(tmp_path: Path) -> None:
+    output, summary = tmp_path / "out", tmp_path / "summary"
+    environ = {"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    write_github_outputs(ROWS[:1], total=4, affected=None, environ=environ)
+    write_github_outputs([], total=4, affected=None, environ=environ)
+    lines = output.read_text().splitlines()
+    assert lines[0] == "matrix=" + github_matrix(ROWS[:1])
+    assert lines[1:3] == ["any=true", "count=1"]
+    assert lines[3:] == ['matrix={"include":[]}', "any=false", "count=0"]
+    text = summary.read_text()
+    assert "1 of 4 member sessions to run" in text
+    assert "| test-a | a |" in text
+    assert "No member session is affected" in text
+
+
+def test_github_outputs_are_not_written_without_the_variables(tmp_path: Path) -> None:
+    write_github_outputs(ROWS, total=4, affected=None, environ={})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gitlab_jobs_extend_the_template_with_the_row_as_variables() -> None:
+    text = gitlab_pipeline([ROWS[0], row("image", "b")])
+    assert ".nox-workspace-member:\n" in text
+    assert '"test-a":\n  extends: ".nox-workspace-member"\n  variables:\n' in text
+    assert '    NW_SESSION: "test-a"\n' in text
+    assert '    NW_TAGS: "a,test"\n' in text
+    assert '    NW_PYTHON: ""\n' in text
+    assert '"nox-image":' in text  # a session named like a GitLab keyword
+
+
+def test_gitlab_without_rows_is_one_job_that_says_so() -> None:
+    text = gitlab_pipeline([])
+    assert "nox-workspace-nothing-to-run:" in text
+    assert "extends" not in text
+
+
+def test_the_gitlab_template_is_the_named_top_level_block() -> None:
+    text = textwrap.dedent(
+        """
+        stages: [plan]
+        .nox-workspace-member:
+          image: python:3.12
+
+          # a comment inside
+          script:
+            - nox -s "$NW_SESSION"
+        # a comment at the top level ends nothing
+          after_script: []
+        plan:
+          script: [x]
+        """
+    )
+    block = _template_block(text, ".nox-workspace-member", "ci.yml")
+    assert block.splitlines()[0] == ".nox-workspace-member:"
+    assert block.splitlines()[-1] == "  after_script: []"
+    assert "plan:" not in block
+    with pytest.raises(ConfigError, match=r"has no top-level job '\.other'"):
+        _template_block(text, ".other", "ci.yml")
