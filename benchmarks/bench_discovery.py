@@ -1,0 +1,112 @@
+"""Discovery vs the floor: ``discover(root)`` against reading and parsing the same TOML files.
+
+Target (issue): discovering an N-member workspace (default 80) costs at most 1.5x the time of
+reading every ``pyproject.toml`` of the workspace and parsing it with ``tomllib``, nothing
+else. Both run in this process, interleaved, on the same files; the script prints the medians
+and the ratio, and with ``--profile`` the hot spots of ``discover`` under cProfile.
+
+Usage: ``python benchmarks/bench_discovery.py [--members N] [--repeat K] [--profile]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Row, interleave, load_note, make_workspace, median, print_table, versions
+
+from nox_workspace._workspace import discover
+
+TARGET = 1.5
+
+
+def parse_only(files: Sequence[Path]) -> int:
+    """The floor: read each file and parse it with ``tomllib``; nothing else."""
+    count = 0
+    for path in files:
+        count += len(tomllib.loads(path.read_bytes().decode("utf-8")))
+    return count
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--members", type=int, default=80, help="workspace size (default 80)")
+    parser.add_argument("--repeat", type=int, default=300, help="timed repeats (default 300)")
+    parser.add_argument("--profile", action="store_true", help="also print cProfile hot spots")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="nox-workspace-bench-") as folder:
+        workspace = make_workspace(Path(folder), args.members, lock=False)
+        root = workspace.root
+        files = workspace.pyprojects()
+        found = discover(root)
+        if found.names != workspace.members:
+            raise SystemExit(f"discover() found {len(found.names)} members, not {args.members}")
+
+        def time_discover() -> float:
+            start = time.perf_counter()
+            discover(root)
+            return time.perf_counter() - start
+
+        def time_parse() -> float:
+            start = time.perf_counter()
+            parse_only(files)
+            return time.perf_counter() - start
+
+        results = interleave(
+            {"discover": time_discover, "tomllib": time_parse}, args.repeat, warmup=10
+        )
+        print(versions(workspace.uv, ["nox-workspace"]))
+        print(load_note())
+        print(
+            f"{args.members} members, {len(files)} pyproject.toml files, "
+            f"{args.repeat} interleaved repeats, medians:"
+        )
+        row = Row(
+            f"discover() vs read+tomllib ({args.members} members)",
+            results["discover"],
+            results["tomllib"],
+            TARGET,
+        )
+        print_table([row], peer_label="tomllib")
+        floor = median(results["tomllib"])
+        print(
+            f"discover() spends {median(results['discover']) - floor:.4f} s beyond parsing "
+            f"({(median(results['discover']) - floor) / args.members * 1e6:.0f} us per member)"
+        )
+        if args.profile or row.status == "over":
+            print_profile(root)
+    return 0
+
+
+def print_profile(root: Path, rounds: int = 50) -> None:
+    """Profile ``discover(root)`` and print where its time goes, by own and cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(rounds):
+        discover(root)
+    profiler.disable()
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order)
+        stats.print_stats(18)
+        print(f"\n--- cProfile of {rounds} x discover(), by {order} ---")
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
