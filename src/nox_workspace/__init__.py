@@ -18,8 +18,7 @@ from nox_workspace._errors import (
     NoxWorkspaceError,
     UvError,
 )
-from nox_workspace._matrix import matrix_session
-from nox_workspace._sessions import pythons, session
+from nox_workspace._sessions import matrix_session, pythons, session
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Edge, Member, Workspace, discover
 

@@ -78,8 +78,8 @@ __all__ = [
     "file_index",
     "gitlab_pipeline",
     "load_noxfile",
-    "matrix_session",
     "run_matrix",
+    "run_matrix_session",
     "select_rows",
 ]
 
@@ -756,34 +756,16 @@ class _SessionParser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see `python -m nox_workspace matrix --help`)")
 
 
-def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
-    """Register a Nox session ``name`` that prints the CI matrix of this noxfile's sessions.
-
-    It needs no virtualenv (``venv_backend="none"``) and takes the options of
-    ``python -m nox_workspace matrix`` after ``--``::
-
-        nox -s matrix -- --format github --since origin/main
-
-    Call it in the noxfile, after the sessions (it lists every session registered when it
-    runs). ``default=False`` keeps it out of a plain ``nox`` run.
-    """
-    import nox
-
+def run_matrix_session(session: Any, name: str, noxfile: Path) -> None:
+    """The body of the ready-made ``matrix`` Nox session: options come after ``--``."""
     from nox_workspace._sessions import GENERATED
 
-    frame = sys._getframe(1)
-    noxfile = Path(frame.f_code.co_filename).resolve()
-
-    def matrix(session: nox.Session) -> None:
-        parser = _SessionParser(prog=f"nox -s {name} --", add_help=False)
-        add_matrix_arguments(parser, noxfile=False)
-        try:
-            args = parser.parse_args(list(session.posargs))
-            output = run_matrix(args, generated=list(GENERATED), noxfile=noxfile)
-        except NoxWorkspaceError as error:
-            session.error(f"nox-workspace: {error}")
-        if output:
-            print(output, flush=True)
-
-    matrix.__doc__ = "Print the CI matrix of the member sessions (options after --)."
-    nox.session(name=name, venv_backend="none", default=default)(matrix)
+    parser = _SessionParser(prog=f"nox -s {name} --", add_help=False)
+    add_matrix_arguments(parser, noxfile=False)
+    try:
+        args = parser.parse_args(list(session.posargs))
+        output = run_matrix(args, generated=list(GENERATED), noxfile=noxfile)
+    except NoxWorkspaceError as error:
+        session.error(f"nox-workspace: {error}")
+    if output:
+        print(output, flush=True)

@@ -13,24 +13,26 @@ import fnmatch
 import inspect
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import nox
-from nox.command import CommandFailed
 from packaging.specifiers import SpecifierSet
 
 from nox_workspace._errors import ConfigError, NoxWorkspaceError
-from nox_workspace._reuse import SyncState, clear_state, inputs_digest, load_state, save_state
 from nox_workspace._sync import Sync, Target
-from nox_workspace._uv import check_uv, find_uv
-from nox_workspace._venv import Venv
 from nox_workspace._workspace import Member, Workspace, discover
 
-__all__ = ["GENERATED", "GeneratedSession", "MemberFilter", "pythons", "session"]
+__all__ = [
+    "GENERATED",
+    "GeneratedSession",
+    "MemberFilter",
+    "matrix_session",
+    "pythons",
+    "session",
+]
 
 MemberFilter = Sequence[str] | Callable[[Member], bool]
 SessionFunc = Callable[[nox.Session, Target], None]
@@ -155,6 +157,29 @@ class GeneratedSession:
 
 #: Every session registered by :func:`session` in this process, in registration order.
 GENERATED: list[GeneratedSession] = []
+
+
+def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
+    """Register a Nox session ``name`` that prints the CI matrix of this noxfile's sessions.
+
+    It needs no virtualenv (``venv_backend="none"``) and takes the options of
+    ``python -m nox_workspace matrix`` after ``--``::
+
+        nox -s matrix -- --format github --since origin/main
+
+    Call it in the noxfile, after the sessions (it lists every session registered when it
+    runs). ``default=False`` keeps it out of a plain ``nox`` run.
+    """
+    noxfile = Path(sys._getframe(1).f_code.co_filename).resolve()
+
+    def matrix(session: nox.Session) -> None:
+        # Imported here: planning reads git and uv.lock, which listing sessions never needs.
+        from nox_workspace._matrix import run_matrix_session
+
+        run_matrix_session(session, name, noxfile)
+
+    matrix.__doc__ = "Print the CI matrix of the member sessions (options after --)."
+    nox.session(name=name, venv_backend="none", default=default)(matrix)
 
 
 def _fresh_venvs_requested(argv: Sequence[str]) -> bool:
@@ -410,7 +435,11 @@ def _add(
             path=target.workspace.root / "noxfile.py",
             hint="give one of them another name= or union=",
         )
+
     def run(session: nox.Session) -> None:
+        # Imported when a session runs: listing sessions needs none of it.
+        from nox_workspace._prepare import prepare
+
         try:
             prepare(session, target, strict=strict)
         except NoxWorkspaceError as error:
@@ -444,103 +473,3 @@ def _add(
             origin=origin,
         )
     )
-
-
-def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> None:
-    """Sync the session's venv for ``target`` (unless nothing changed), then report leaks."""
-    from nox_workspace._leaks import find_leaks
-    from nox_workspace._lock import read_lock
-
-    location = getattr(session.virtualenv, "location", None)
-    if not location:
-        raise ConfigError(
-            f"session {session.name!r} has no virtualenv to sync into (--no-venv or "
-            "--force-venv-backend none)",
-            hint="run it with a virtualenv backend",
-        )
-    venv = Venv(Path(location))
-    command = target.uv_sync_args()
-    digest = inputs_digest(target.workspace, venv, command)
-    state = load_state(venv)
-    if (
-        target.sync.editable
-        and state is not None
-        and state.digest == digest
-        and state.distributions == venv.distributions()
-    ):
-        session.log("nox-workspace: uv.lock, pyproject.toml files and venv unchanged; no sync")
-        _report(session, state.leaks, strict=strict)
-        return
-
-    clear_state(venv)
-    check_uv()
-    uv = find_uv()
-    env = {"UV_PROJECT_ENVIRONMENT": str(venv.location), "UV_PYTHON": str(venv.python)}
-    session.log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()})")
-    try:
-        ran = session.run_install(uv, *command, env=env, external=True)
-    except CommandFailed:
-        hint = (
-            ""
-            if target.sync.frozen
-            else (
-                "; if uv says the lockfile needs to be updated, run `uv lock` "
-                "(or use Sync(frozen=True) to install uv.lock as it is)"
-            )
-        )
-        session.error(f"nox-workspace: uv sync failed for {_scope(target)}{hint}")
-    if ran is None:
-        session.log("nox-workspace: sync skipped (--no-install)")
-        return
-    if target.sync.tool_groups:
-        _overlay_tool_groups(session, target, venv, uv, env)
-
-    lock = read_lock(target.workspace.lock_path)
-    installed = venv.distributions()
-    environment = venv.marker_environment()
-    leaks = find_leaks(installed, lock, target, environment, allow_seeds=not venv.made_by_uv)
-    lines = tuple(leak.describe(target) for leak in leaks)
-    save_state(venv, SyncState(digest=digest, distributions=installed, leaks=lines))
-    _report(session, lines, strict=strict)
-
-
-def _overlay_tool_groups(
-    session: nox.Session, target: Target, venv: Venv, uv: str, env: Mapping[str, str]
-) -> None:
-    """Install the root's tool groups, as locked, on top of the member's closure."""
-    exported = [
-        session.run_install(uv, *args, env=dict(env), external=True, silent=True)
-        for args in target.tool_group_export_args()
-    ]
-    requirements = "\n".join(text for text in exported if isinstance(text, str))
-    if not requirements.strip():
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "tool-groups.txt"
-        path.write_text(requirements, encoding="utf-8")
-        session.run_install(
-            uv,
-            "pip",
-            "install",
-            "--python",
-            str(venv.python),
-            "--no-deps",
-            "-r",
-            str(path),
-            env=dict(env),
-            external=True,
-        )
-
-
-def _scope(target: Target) -> str:
-    return "every member" if target.all_packages else "member " + ", ".join(target.names)
-
-
-def _report(session: nox.Session, leaks: Sequence[str], *, strict: bool) -> None:
-    if not leaks:
-        return
-    header = f"nox-workspace: {len(leaks)} leaked package(s) the lock did not give this session:"
-    text = "\n".join([header, *(f"  - {line}" for line in leaks)])
-    if strict:
-        session.error(text)
-    session.warn(text)

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 from functools import cache
+from importlib import metadata
 
 from packaging.version import Version
 
@@ -25,19 +26,19 @@ MINIMUM_UV = Version("0.12.1")
 
 
 @cache
-def find_uv() -> str:
-    """The path of the uv executable to run: ``$NOX_WORKSPACE_UV``, the ``uv`` package, PATH."""
+def _find() -> tuple[str, str | None]:
+    """The uv executable and, when it is the ``uv`` package's own binary, that version."""
     override = os.environ.get("NOX_WORKSPACE_UV")
     if override:
-        return override
+        return override, None
     try:
         from uv import find_uv_bin
     except ImportError:
         pass
     else:
         try:
-            return find_uv_bin()
-        except FileNotFoundError:
+            return find_uv_bin(), metadata.version("uv")
+        except (FileNotFoundError, metadata.PackageNotFoundError):
             pass
     found = shutil.which("uv")
     if found is None:
@@ -45,13 +46,24 @@ def find_uv() -> str:
             "uv was not found",
             hint=f"install it with `pip install 'uv>={MINIMUM_UV}'`",
         )
-    return found
+    return found, None
+
+
+def find_uv() -> str:
+    """The path of the uv executable to run: ``$NOX_WORKSPACE_UV``, the ``uv`` package, PATH."""
+    return _find()[0]
 
 
 @cache
 def check_uv() -> Version:
-    """Run ``uv --version`` once and fail with one line when uv is missing or too old."""
-    uv = find_uv()
+    """Check once that uv is new enough; fail with one line when it is missing or too old.
+
+    The ``uv`` package's binary has the package's version, read from its metadata; any other
+    uv is asked with ``uv --version``.
+    """
+    uv, known = _find()
+    if known is not None:
+        return _new_enough(Version(known), uv)
     try:
         output = subprocess.run(
             [uv, "--version"], capture_output=True, text=True, check=True, timeout=60
@@ -64,7 +76,11 @@ def check_uv() -> Version:
     match = re.search(r"uv (\d+\.\d+\.\d+)", output)
     if match is None:
         raise UvError(f"cannot read the version of {uv} from {output.strip()!r}")
-    version = Version(match.group(1))
+    return _new_enough(Version(match.group(1)), uv)
+
+
+def _new_enough(version: Version, uv: str) -> Version:
+    """``version``, or a one-line error naming the minimum when it is older."""
     if version < MINIMUM_UV:
         raise UvError(
             f"uv {version} at {uv} is too old; nox-workspace needs uv >= {MINIMUM_UV}",
