@@ -106,7 +106,7 @@ def session(
         try:
             _register(
                 function,
-                workspace=discover(start),
+                workspace=_discover_once(start, function.__globals__),
                 prefix=name or function.__name__,
                 python=python,
                 sync=sync if sync is not None else Sync(),
@@ -144,7 +144,7 @@ class GeneratedSession:
     python: PythonArg
     tags: Sequence[str]
     strict: bool
-    origin: int = field(default=0, compare=False, repr=False)
+    origin: object = field(default=None, compare=False, repr=False)
 
     def nox_names(self) -> list[tuple[str, str | None]]:
         """``(session name as Nox runs it, Python version or None)`` pairs."""
@@ -180,6 +180,23 @@ def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
 
     matrix.__doc__ = "Print the CI matrix of the member sessions (options after --)."
     nox.session(name=name, venv_backend="none", default=default)(matrix)
+
+
+_DISCOVERED: list[tuple[Path, dict[str, Any], Workspace]] = []
+
+
+def _discover_once(start: Path, origin: dict[str, Any]) -> Workspace:
+    """Discover the workspace once per load of a noxfile, however many decorators it has.
+
+    ``origin`` is the noxfile's globals: one load of one noxfile.
+    """
+    folder = start.resolve()
+    for known_folder, known_origin, workspace in _DISCOVERED:
+        if known_origin is origin and known_folder == folder:
+            return workspace
+    workspace = discover(start)
+    _DISCOVERED.append((folder, origin, workspace))
+    return workspace
 
 
 def _fresh_venvs_requested(argv: Sequence[str]) -> bool:
@@ -428,8 +445,8 @@ def _add(
     venv_backend: str,
     default: bool,
 ) -> None:
-    origin = id(func.__globals__)  # one load of one noxfile
-    if any(g.name == name and g.origin == origin for g in GENERATED):
+    origin = func.__globals__  # one load of one noxfile
+    if any(g.name == name and g.origin is origin for g in GENERATED):
         raise ConfigError(
             f"two sessions are both named {name!r}",
             path=target.workspace.root / "noxfile.py",
