@@ -39,11 +39,10 @@ def expand_members(root: Path, pattern: str, source: Path) -> list[Path]:
     base = normalize(root)
     if not parts:
         return [base]
-    # Children of a normalized folder are normalized already; only ".." needs the work.
-    tidy = normalize if ".." in parts else Path
     found: dict[Path, None] = {}
     for path in _walk(base, parts, 0, (), pattern, source, known_dir=True):
-        found.setdefault(tidy(path), None)
+        # Children of a normalized folder are normalized already; only ".." needs the work.
+        found.setdefault(normalize(path) if ".." in parts else path, None)
     return list(found)
 
 
@@ -76,7 +75,7 @@ def _walk(
         yield from _walk(base / part, parts, index + 1, seen, pattern, source, known_dir=False)
         return
     for child in _subdirs(base, seen, pattern, source):
-        if fnmatch.fnmatchcase(child.name, part):
+        if part == "*" or fnmatch.fnmatchcase(child.name, part):
             yield from _walk(child, parts, index + 1, seen, pattern, source, known_dir=True)
 
 

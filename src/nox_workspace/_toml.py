@@ -17,7 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["load_toml", "tomllib"]
+__all__ = ["load_toml", "load_toml_if_present", "tomllib"]
 
 
 def load_toml(
@@ -27,11 +27,22 @@ def load_toml(
 
     ``display`` is how the message names the file (defaults to ``path``).
     """
+    data = load_toml_if_present(path, error, display=display)
+    if data is None:
+        shown = display if display is not None else path
+        raise error("file not found", path=shown, hint="create it or fix the path")
+    return data
+
+
+def load_toml_if_present(
+    path: Path, error: type[NoxWorkspaceError], *, display: Path | str | None = None
+) -> dict[str, Any] | None:
+    """Like :func:`load_toml`, but ``None`` when the file does not exist (one call, no stat)."""
     shown = display if display is not None else path
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise error("file not found", path=shown, hint="create it or fix the path") from None
+        return None
     except OSError as exc:
         raise error(f"cannot read the file ({exc.strerror})", path=shown) from None
     try:

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from nox_workspace._errors import DiscoveryError
 from nox_workspace._glob import exclude_matcher, expand_members, holds_only_ignored_files, normalize
-from nox_workspace._toml import load_toml
+from nox_workspace._toml import load_toml, load_toml_if_present
 
 #: The distribution name at the start of a PEP 508 requirement.
 _REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
@@ -237,10 +238,10 @@ def _table(data: Mapping[str, Any], *keys: str, source: Path) -> Mapping[str, An
     """The nested table at ``keys``, ``None`` when absent; an error when it is not a table."""
     current: Any = data
     for depth, key in enumerate(keys):
-        if key not in current:
+        current = current.get(key)
+        if current is None:
             return None
-        current = current[key]
-        if not isinstance(current, dict | Mapping):
+        if type(current) is not dict and not isinstance(current, Mapping):
             dotted = ".".join(keys[: depth + 1])
             raise DiscoveryError(f"[{dotted}] must be a table", path=source, hint="fix its type")
     table: Mapping[str, Any] = current
@@ -264,10 +265,11 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
     )
     root_sources = _sources(data, pyproject)
 
-    found: dict[Path, Mapping[str, Any]] = {}
+    # member folder -> (its pyproject.toml, the parsed table)
+    found: dict[Path, tuple[Path, Mapping[str, Any]]] = {}
     skipped: list[str] = []
     if "project" in data:
-        found[root] = data
+        found[root] = (pyproject, data)
     for pattern in patterns:
         for path in expand_members(root, pattern, pyproject):
             if path in found:
@@ -276,7 +278,8 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
                 skipped.append(f"{_rel(root, path)}: excluded")
                 continue
             member_toml = path / "pyproject.toml"
-            if not member_toml.is_file():
+            member_data = load_toml_if_present(member_toml, DiscoveryError)
+            if member_data is None:
                 if path.name.startswith(".") or holds_only_ignored_files(path):
                     skipped.append(f"{_rel(root, path)}: no pyproject.toml (hidden or ignored)")
                     continue
@@ -286,7 +289,6 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
                     path=pyproject,
                     hint="add one, or leave the folder out with tool.uv.workspace.exclude",
                 )
-            member_data = load_toml(member_toml, DiscoveryError)
             if _table(member_data, "tool", "uv", "workspace", source=member_toml) is not None:
                 raise DiscoveryError(
                     "nested workspaces are not supported, but this member has [tool.uv.workspace]",
@@ -303,11 +305,11 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
             if uv_table.get("managed") is False:
                 skipped.append(f"{_rel(root, path)}: tool.uv.managed = false")
                 continue
-            found[path] = member_data
+            found[path] = (member_toml, member_data)
 
     names: dict[str, Path] = {}
-    for path, project_data in found.items():
-        name = _project_name(project_data, path / "pyproject.toml")
+    for path, (source, project_data) in found.items():
+        name = _project_name(project_data, source)
         if name in names:
             raise DiscoveryError(
                 f"two workspace members are both named {name!r}: "
@@ -319,10 +321,8 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
 
     member_names = set(names)
     members = tuple(
-        sorted(
-            (_member(root, path, d, member_names, root_sources) for path, d in found.items()),
-            key=lambda member: member.name,
-        )
+        _member(root, path, name, *found[path], member_names, root_sources)
+        for name, path in sorted(names.items())
     )
     root_groups: Mapping[str, tuple[str, ...]] = (
         next(m.dependency_groups for m in members if m.is_root)
@@ -334,7 +334,9 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
         pyproject=pyproject,
         members=members,
         root_groups=MappingProxyType(dict(root_groups)),
-        root_default_groups=_default_groups(data, pyproject),
+        root_default_groups=_default_groups(
+            _table(data, "tool", "uv", source=pyproject) or {}, pyproject
+        ),
         skipped=tuple(skipped),
     )
 
@@ -343,8 +345,9 @@ def _rel(root: Path, path: Path) -> str:
     """``path`` relative to ``root``, ``/``-separated; ``.`` for the root itself."""
     if path == root:
         return "."
-    if path.is_relative_to(root):
-        return path.relative_to(root).as_posix()
+    text, prefix = str(path), str(root).rstrip(os.sep) + os.sep
+    if text.startswith(prefix):
+        return text[len(prefix) :].replace(os.sep, "/")
     return Path(os.path.relpath(path, root)).as_posix()
 
 
@@ -412,9 +415,18 @@ def _groups(data: Mapping[str, Any], source: Path) -> dict[str, tuple[str, ...]]
     return {group: tuple(expand(group, ())) for group in raw}
 
 
-def _default_groups(data: Mapping[str, Any], source: Path) -> tuple[str, ...] | Literal["all"]:
+@cache
+def _valid_specifier(text: str) -> bool:
+    """Whether ``text`` is a valid version specifier (members usually share one)."""
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return False
+    return True
+
+
+def _default_groups(uv_table: Mapping[str, Any], source: Path) -> tuple[str, ...] | Literal["all"]:
     """``[tool.uv] default-groups``: uv's default is ``["dev"]``."""
-    uv_table = _table(data, "tool", "uv", source=source) or {}
     raw = uv_table.get("default-groups")
     if raw is None:
         return ("dev",)
@@ -428,13 +440,13 @@ def _default_groups(data: Mapping[str, Any], source: Path) -> tuple[str, ...] | 
 def _member(
     root: Path,
     path: Path,
+    name: str,
+    source: Path,
     data: Mapping[str, Any],
     member_names: set[str],
     root_sources: Mapping[str, bool],
 ) -> Member:
-    source = path / "pyproject.toml"
     project = _table(data, "project", source=source) or {}
-    name = _project_name(data, source)
     uv_table = _table(data, "tool", "uv", source=source) or {}
 
     requires_python = project.get("requires-python")
@@ -443,14 +455,12 @@ def _member(
             raise DiscoveryError(
                 "project.requires-python must be a string", path=source, hint='e.g. ">=3.10"'
             )
-        try:
-            SpecifierSet(requires_python)
-        except InvalidSpecifier:
+        if not _valid_specifier(requires_python):
             raise DiscoveryError(
                 f"project.requires-python {requires_python!r} is not a valid specifier",
                 path=source,
                 hint='write it like ">=3.10"',
-            ) from None
+            )
 
     dependencies = tuple(_strings(project.get("dependencies"), "project.dependencies", source))
     optional_table = _table(data, "project", "optional-dependencies", source=source) or {}
@@ -465,7 +475,9 @@ def _member(
     package = uv_table.get("package")
     packaged = package if isinstance(package, bool) else "build-system" in data
 
-    workspace_sources = {**root_sources, **_sources(data, source)}
+    # The members this one may depend on: those its (or the root's) sources mark workspace.
+    sources = {**root_sources, **_sources(data, source)}
+    reachable = {target for target, workspace in sources.items() if workspace} & member_names
     edges: list[Edge] = []
 
     def add_edges(requirements: Iterable[str], kind: EdgeKind, via: str | None) -> None:
@@ -473,17 +485,15 @@ def _member(
         # malformed requirement (uv does, at lock and sync time).
         for text in requirements:
             match = _REQUIREMENT_NAME.match(text)
-            if match is None:
-                continue
-            target = canonicalize_name(match.group(1))
-            if target in member_names and workspace_sources.get(target):
+            if match is not None and (target := canonicalize_name(match.group(1))) in reachable:
                 edges.append(Edge(name, target, kind, via))
 
-    add_edges(dependencies, "dependency", None)
-    for extra, requirements in optional.items():
-        add_edges(requirements, "extra", extra)
-    for group, requirements in groups.items():
-        add_edges(requirements, "group", group)
+    if reachable:
+        add_edges(dependencies, "dependency", None)
+        for extra, requirements in optional.items():
+            add_edges(requirements, "extra", extra)
+        for group, requirements in groups.items():
+            add_edges(requirements, "group", group)
 
     settings = _table(data, "tool", "nox-workspace", source=source) or {}
     return Member(
@@ -497,7 +507,7 @@ def _member(
         dependencies=dependencies,
         optional_dependencies=MappingProxyType(optional),
         dependency_groups=MappingProxyType(groups),
-        default_groups=_default_groups(data, source),
+        default_groups=_default_groups(uv_table, source),
         edges=tuple(dict.fromkeys(edges)),
         settings=MappingProxyType(dict(settings)),
     )
