@@ -66,19 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     affected = commands.add_parser(
         "affected", parents=[common], help="the members a change since a git revision affects"
     )
-    affected.add_argument("--since", required=True, metavar="REF", help="the git revision")
-    affected.add_argument("--no-untracked", action="store_true", help="ignore untracked files")
-    affected.add_argument(
-        "--global",
-        dest="globals",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="a file that affects every member (added to [tool.nox-workspace] global)",
-    )
-    affected.add_argument(
-        "--explain", action="store_true", help="say why each member is affected or not"
-    )
+    from nox_workspace._affected import add_change_arguments
+
+    add_change_arguments(affected, since_required=True)
     affected.add_argument("--json", action="store_true", help="print JSON")
 
     from nox_workspace._matrix import add_matrix_arguments

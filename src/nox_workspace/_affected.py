@@ -27,6 +27,7 @@ data. The edge (:func:`changes_since`, :func:`affected_since`) asks git, with a 
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
 import re
@@ -745,4 +746,38 @@ def affected_since(
             new = LockSnapshot.from_bytes(raw_new, workspace.lock_path)
     return plan_affected(
         workspace, changes.paths, since=since, old_lock=old, new_lock=new, global_globs=globs
+    )
+
+
+def add_change_arguments(parser: argparse.ArgumentParser, *, since_required: bool) -> None:
+    """The options that say which change to plan for: ``--since`` and what counts in it.
+
+    Shared by ``affected`` (where ``--since`` is required) and ``matrix`` (where it narrows
+    the rows, and the other options apply only with it).
+    """
+    if since_required:
+        parser.add_argument("--since", required=True, metavar="REF", help="the git revision")
+    else:
+        parser.add_argument(
+            "--since",
+            metavar="REF",
+            default=None,
+            help="keep only the rows of members affected by the change from git REF",
+        )
+    scope = "" if since_required else "with --since: "
+    parser.add_argument(
+        "--no-untracked", action="store_true", help=f"{scope}ignore untracked files"
+    )
+    parser.add_argument(
+        "--global",
+        dest="globals",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="a file that affects every member (added to [tool.nox-workspace] global)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help=f"{scope}say (on stderr, for the matrix) why each member is affected or not",
     )

@@ -56,6 +56,7 @@ from nox_workspace._affected import (
     Affected,
     LockSnapshot,
     PathMatcher,
+    add_change_arguments,
     affected_since,
     escape_glob,
     global_patterns,
@@ -638,28 +639,7 @@ def add_matrix_arguments(parser: argparse.ArgumentParser, *, noxfile: bool = Tru
         "--tag", action="append", default=[], metavar="TAG", help="keep rows with this Nox tag"
     )
     parser.add_argument("--union", action="store_true", help="include the union sessions")
-    parser.add_argument(
-        "--since",
-        metavar="REF",
-        default=None,
-        help="keep only the rows of members affected by the change from git REF",
-    )
-    parser.add_argument(
-        "--no-untracked", action="store_true", help="with --since: ignore untracked files"
-    )
-    parser.add_argument(
-        "--global",
-        dest="globals",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="a file that affects every member (added to [tool.nox-workspace] global)",
-    )
-    parser.add_argument(
-        "--explain",
-        action="store_true",
-        help="with --since: say on stderr why each member was selected or not",
-    )
+    add_change_arguments(parser, since_required=False)
     parser.add_argument(
         "--gitlab-template",
         type=Path,
