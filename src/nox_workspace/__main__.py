@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +30,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m nox_workspace", description=__doc__)
+    parser = _Parser(
+        prog="python -m nox_workspace",
+        description="Inspect a uv workspace as nox-workspace sees it, and plan CI jobs.",
+        epilog="Exit status: 0 on success, 2 on a bad workspace or bad arguments.",
+    )
     common = _Parser(add_help=False)
     common.add_argument(
         "--root",
@@ -49,10 +54,16 @@ def _parser() -> argparse.ArgumentParser:
         "closure", parents=[common], help="the locked packages a member's sync installs"
     )
     closure.add_argument("member")
-    closure.add_argument("--group", action="append", default=[], metavar="G")
-    closure.add_argument("--extra", action="append", default=[], metavar="E")
-    closure.add_argument("--no-default-groups", action="store_true")
-    closure.add_argument("--all-extras", action="store_true")
+    closure.add_argument(
+        "--group", action="append", default=[], metavar="G", help="add dependency group G"
+    )
+    closure.add_argument(
+        "--extra", action="append", default=[], metavar="E", help="add the member's extra E"
+    )
+    closure.add_argument(
+        "--no-default-groups", action="store_true", help="leave out the default groups"
+    )
+    closure.add_argument("--all-extras", action="store_true", help="add every extra")
     closure.add_argument(
         "--all-platforms",
         action="store_true",
@@ -151,31 +162,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "matrix":
-            from nox_workspace._matrix import run_matrix
-
-            output = run_matrix(args)
-            if output:
-                print(output)
-            return 0
-        workspace = discover(args.root)
-        if args.verbose:
-            for line in workspace.skipped:
-                print(f"ignored {line}", file=sys.stderr)
-        if args.command == "members":
-            output = _members(workspace, args.json)
-        elif args.command == "closure":
-            output = _closure(workspace, args)
-        elif args.command == "affected":
-            output = _affected(workspace, args)
-        else:
-            output = render_graph(workspace, args.format)
+        output = _run(args)
     except NoxWorkspaceError as error:
         print(f"nox-workspace: error: {error}", file=sys.stderr)
         return 2
     if output:
-        print(output)
+        try:
+            print(output, flush=True)
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): not an error of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _run(args: argparse.Namespace) -> str:
+    """The output of the subcommand ``args`` names."""
+    if args.command == "matrix":
+        from nox_workspace._matrix import run_matrix
+
+        return run_matrix(args)
+    workspace = discover(args.root)
+    if args.verbose:
+        for line in workspace.skipped:
+            print(f"ignored {line}", file=sys.stderr)
+    if args.command == "members":
+        return _members(workspace, args.json)
+    if args.command == "closure":
+        return _closure(workspace, args)
+    if args.command == "affected":
+        return _affected(workspace, args)
+    return render_graph(workspace, args.format)
 
 
 if __name__ == "__main__":

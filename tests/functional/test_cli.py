@@ -193,3 +193,17 @@ def test_verbose_says_what_uv_ignores(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "p/old: excluded" in result.stderr
     assert "p/b: tool.uv.managed = false" in result.stderr
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error(workspace: Path) -> None:
+    """``... | head -1`` closes the pipe early: no traceback, exit status 0."""
+    proc = subprocess.run(
+        f"{sys.executable} -m nox_workspace graph --format dot --root '{workspace}' | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+        executable="/bin/bash",
+    )
+    assert proc.stdout.strip() == "digraph workspace {"
+    assert "Traceback" not in proc.stderr
