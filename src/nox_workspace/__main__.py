@@ -185,6 +185,10 @@ def _run(args: argparse.Namespace) -> str:
     if args.verbose:
         for line in workspace.skipped:
             print(f"ignored {line}", file=sys.stderr)
+    if args.command in ("members", "graph"):
+        from nox_workspace._closure import complete_edges
+
+        workspace = complete_edges(workspace)
     if args.command == "members":
         return _members(workspace, args.json)
     if args.command == "closure":

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nox_workspace._closure import target_closure
+from nox_workspace._closure import complete_edges, target_closure
 from nox_workspace._errors import ConfigError, GitError, LockError
 from nox_workspace._lock import Lock, LockedPackage, parse_lock
 from nox_workspace._sync import Sync, Target
@@ -730,6 +730,7 @@ def affected_since(
     extra_globals: Sequence[str] = (),
 ) -> Affected:
     """The members affected by the change from git revision ``since`` to the working tree."""
+    workspace = complete_edges(workspace)
     globs = (*global_patterns(workspace), *extra_globals)
     changes = changes_since(workspace.root, since, untracked=untracked)
     old: LockSnapshot | None = None

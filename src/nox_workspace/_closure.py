@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from nox_workspace._errors import LockError
 from nox_workspace._lock import Lock, LockedPackage, read_lock
 from nox_workspace._sync import Sync, Target
-from nox_workspace._workspace import Member, Workspace
+from nox_workspace._workspace import Edge, Member, Workspace
 
-__all__ = ["closure_of", "target_closure"]
+__all__ = ["closure_of", "complete_edges", "target_closure"]
 
 
 def target_closure(
@@ -67,3 +68,27 @@ def closure_of(
     )
     lock = read_lock(workspace.lock_path)
     return target_closure(lock, Target(workspace, (member,), sync), environment)
+
+
+def complete_edges(workspace: Workspace, lock: Lock | None = None) -> Workspace:
+    """The workspace with the member edges ``uv.lock`` knows and the files do not show.
+
+    A member whose dependencies are ``dynamic`` (filled in by its build backend) lists none in
+    its ``pyproject.toml``; the lock has them. Without such members nothing is read. Without
+    a readable lock the workspace is returned as it is.
+    """
+    dynamic = {member.name for member in workspace.members if member.dynamic_dependencies}
+    if not dynamic:
+        return workspace
+    if lock is None:
+        try:
+            lock = read_lock(workspace.lock_path)
+        except LockError:
+            return workspace
+    edges = [
+        Edge(source, target, kind, via)  # type: ignore[arg-type]
+        for source, target, kind, via in lock.member_edges()
+        if source in dynamic and kind != "group" and target in workspace.names
+    ]
+    return workspace.with_edges(edges)
+

@@ -315,6 +315,28 @@ class Lock:
                 hint=_RELOCK_HINT,
             ) from None
 
+    def member_edges(self) -> tuple[tuple[str, str, str, str | None], ...]:
+        """Edges between workspace members as locked: ``(source, target, kind, via)``.
+
+        ``kind`` is ``dependency``, ``extra`` (``via`` names the extra) or ``group``. The lock
+        knows these even for a member whose ``pyproject.toml`` declares its dependencies
+        ``dynamic`` (filled in by its build backend), where the file alone cannot tell.
+        """
+        members = {index: name for name, index in self._member_index.items()}
+        found: dict[tuple[str, str, str, str | None], None] = {}
+        for index, source in members.items():
+            tables: list[tuple[str, str | None, tuple[_Edge, ...]]] = [
+                ("dependency", None, self._deps[index])
+            ]
+            tables += [("extra", extra, edges) for extra, edges in self._optional[index].items()]
+            tables += [("group", group, edges) for group, edges in self._groups[index].items()]
+            for kind, via, edges in tables:
+                for edge in edges:
+                    target = members.get(edge[0])
+                    if target is not None and target != source:
+                        found[source, target, kind, via] = None
+        return tuple(found)
+
     def root_groups_closure(
         self, groups: Sequence[str], *, environment: Mapping[str, object] | None = None
     ) -> tuple[LockedPackage, ...]:

@@ -62,7 +62,7 @@ from nox_workspace._affected import (
     global_patterns,
     run_git,
 )
-from nox_workspace._closure import target_closure
+from nox_workspace._closure import complete_edges, target_closure
 from nox_workspace._errors import ConfigError, GitError, LockError, NoxWorkspaceError
 from nox_workspace._lock import LockedPackage
 from nox_workspace._workspace import Workspace
@@ -356,7 +356,8 @@ def _state(
     global_digest = hashlib.sha256(
         "\n".join(global_parts).encode("utf-8", "surrogateescape")
     ).hexdigest()
-    return _WorkspaceState(workspace, lock, digests, global_digest)
+    # The state's workspace has the edges only the lock shows (members with dynamic deps).
+    return _WorkspaceState(complete_edges(workspace, lock.lock), lock, digests, global_digest)
 
 
 def _noxfile_global(workspace: Workspace, noxfile: Path | None) -> tuple[list[str], list[Path]]:
@@ -411,7 +412,7 @@ def build_rows(
             member, path, names = UNION_MEMBER, ".", workspace.names
         else:
             member, path = target.member.name, target.member.relpath
-            names = workspace.upstream([member])
+            names = state.workspace.upstream([member])
         closure = target_closure(state.lock.lock, target, None)
         for nox_name, python in session.nox_names():
             payload = {

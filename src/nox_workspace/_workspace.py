@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -67,6 +67,13 @@ class Member:
     default_groups: tuple[str, ...] | Literal["all"]
     edges: tuple[Edge, ...]
     settings: Mapping[str, Any] = field(hash=False)
+    dynamic: tuple[str, ...] = ()
+
+    @property
+    def dynamic_dependencies(self) -> bool:
+        """Whether a build backend fills in the dependencies (``project.dynamic``), so that the
+        file alone does not show every edge; the lock does."""
+        return "dependencies" in self.dynamic or "optional-dependencies" in self.dynamic
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -140,6 +147,19 @@ class Workspace:
             path=self.pyproject,
             hint=f"members are: {', '.join(self.names) or '(none)'}",
         )
+
+    def with_edges(self, edges: Iterable[Edge]) -> Workspace:
+        """A copy whose members also have ``edges`` (each on its source member)."""
+        extra: dict[str, list[Edge]] = {}
+        for edge in edges:
+            extra.setdefault(edge.source, []).append(edge)
+        if not extra:
+            return self
+        members = tuple(
+            replace(m, edges=tuple(dict.fromkeys((*m.edges, *extra.get(m.name, ())))))
+            for m in self.members
+        )
+        return replace(self, members=members)
 
     def dependencies(self) -> Mapping[str, tuple[str, ...]]:
         """Member name -> names of the members it depends on (the member graph)."""
@@ -510,4 +530,5 @@ def _member(
         default_groups=_default_groups(uv_table, source),
         edges=tuple(dict.fromkeys(edges)),
         settings=MappingProxyType(dict(settings)),
+        dynamic=tuple(str(key) for key in project.get("dynamic") or ()),
     )

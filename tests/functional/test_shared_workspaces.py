@@ -42,3 +42,18 @@ def test_discovery_agrees_with_uv_on_real_workspaces(
     assert {member.path for member in discover(root).members} == {
         Path(os.path.normpath(path)) for path in listed
     }
+
+
+@pytest.mark.parametrize("source", WORKSPACES, ids=[p.name for p in WORKSPACES])
+def test_member_graph_holds_every_locked_member_edge(source: Path) -> None:
+    """Every member-to-member edge in the real lock is in the graph, dynamic dependencies too
+    (pydantic-ai's members fill theirs in at build time)."""
+    from nox_workspace._closure import complete_edges
+    from nox_workspace._lock import read_lock
+
+    lock = read_lock(source / "uv.lock")
+    workspace = complete_edges(discover(source), lock)
+    graph = workspace.dependencies()
+    for origin, target, kind, _via in lock.member_edges():
+        if kind != "group":
+            assert target in graph[origin], (origin, target, kind)

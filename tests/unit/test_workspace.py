@@ -140,3 +140,43 @@ def test_malformed_requirement_is_accepted_as_uv_does(tmp_path: Path) -> None:
     does discovery: the member is found, the string adds no edge."""
     write_tree(tmp_path, {"pyproject.toml": member_toml("solo", dependencies=["not valid!!"])})
     assert discover(tmp_path).member("solo").edges == ()
+
+
+def test_dynamic_dependencies_take_their_edges_from_the_lock(tmp_path: Path) -> None:
+    """A member whose dependencies are ``dynamic`` shows no edge in its file; the lock's
+    edges complete the graph (and only for such members)."""
+    from nox_workspace._closure import complete_edges
+    from nox_workspace._lock import parse_lock
+
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
+            "p/app/pyproject.toml": (
+                '[project]\nname = "app"\nversion = "1"\ndynamic = ["dependencies"]\n'
+            ),
+            "p/lib/pyproject.toml": member_toml("lib"),
+        },
+    )
+    workspace = discover(tmp_path)
+    assert workspace.member("app").depends_on == ()
+    lock = parse_lock(
+        {
+            "version": 1,
+            "revision": 3,
+            "manifest": {"members": ["app", "lib"]},
+            "package": [
+                {
+                    "name": "app",
+                    "version": "1",
+                    "source": {"editable": "p/app"},
+                    "dependencies": [{"name": "lib"}],
+                },
+                {"name": "lib", "version": "0.1.0", "source": {"editable": "p/lib"}},
+            ],
+        },
+        tmp_path / "uv.lock",
+    )
+    completed = complete_edges(workspace, lock)
+    assert completed.member("app").edges == (Edge("app", "lib", "dependency"),)
+    assert completed.downstream(["lib"]) == ("app", "lib")
