@@ -14,7 +14,16 @@ import nox
 from nox.command import CommandFailed
 
 from nox_workspace._errors import ConfigError
-from nox_workspace._reuse import SyncState, clear_state, inputs_digest, load_state, save_state
+from nox_workspace._reuse import (
+    SyncState,
+    clear_state,
+    inputs_digest,
+    load_state,
+    mark_started,
+    save_state,
+    unmark_started,
+    was_interrupted,
+)
 from nox_workspace._sync import Target
 from nox_workspace._uv import check_uv, find_uv
 from nox_workspace._venv import Venv
@@ -55,6 +64,10 @@ def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> No
     check_uv()
     uv = find_uv()
     env = {"UV_PROJECT_ENVIRONMENT": str(venv.location), "UV_PYTHON": str(venv.python)}
+    if was_interrupted(venv):
+        session.log("nox-workspace: the last sync was interrupted; emptying site-packages first")
+        venv.clear_site_packages()
+    mark_started(venv)
     session.log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()})")
     try:
         ran = session.run_install(uv, *command, env=env, external=True)
@@ -69,6 +82,7 @@ def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> No
         )
         session.error(f"nox-workspace: uv sync failed for {_scope(target)}{hint}")
     if ran is None:
+        unmark_started(venv)
         session.log("nox-workspace: sync skipped (--no-install)")
         return
     if target.sync.tool_groups:

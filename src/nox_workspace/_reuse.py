@@ -21,9 +21,24 @@ from dataclasses import dataclass
 from nox_workspace._venv import Venv
 from nox_workspace._workspace import Workspace
 
-__all__ = ["STATE_FILE", "SyncState", "clear_state", "inputs_digest", "load_state", "save_state"]
+__all__ = [
+    "STARTED_FILE",
+    "STATE_FILE",
+    "SyncState",
+    "clear_state",
+    "inputs_digest",
+    "load_state",
+    "mark_started",
+    "save_state",
+    "unmark_started",
+    "was_interrupted",
+]
 
 STATE_FILE = ".nox-workspace-sync.json"
+#: Present from the start of a sync until its state is saved: a sync that was killed (SIGINT,
+#: SIGKILL, a lost machine) leaves it behind, and the next run knows the venv may hold a
+#: package uv had half installed or half removed.
+STARTED_FILE = ".nox-workspace-sync.started"
 _SCHEMA = 1
 
 
@@ -76,8 +91,25 @@ def clear_state(venv: Venv) -> None:
         (venv.location / STATE_FILE).unlink()
 
 
+def mark_started(venv: Venv) -> None:
+    """Record that a sync is starting (see :data:`STARTED_FILE`)."""
+    (venv.location / STARTED_FILE).write_text("", encoding="utf-8")
+
+
+def unmark_started(venv: Venv) -> None:
+    """Drop the mark when no sync ran after all (Nox's ``--no-install``)."""
+    with contextlib.suppress(FileNotFoundError):
+        (venv.location / STARTED_FILE).unlink()
+
+
+def was_interrupted(venv: Venv) -> bool:
+    """Whether the last sync into ``venv`` started and never finished."""
+    return (venv.location / STARTED_FILE).exists()
+
+
 def save_state(venv: Venv, state: SyncState) -> None:
-    """Record a successful sync, atomically (write a temporary file, then rename it)."""
+    """Record a successful sync, atomically (write a temporary file, then rename it), and
+    drop the mark that a sync was under way."""
     target = venv.location / STATE_FILE
     temporary = target.with_name(f"{STATE_FILE}.{os.getpid()}.tmp")
     payload = {
@@ -88,3 +120,4 @@ def save_state(venv: Venv, state: SyncState) -> None:
     }
     temporary.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     os.replace(temporary, target)
+    unmark_started(venv)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,18 @@ from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
 
 __all__ = ["Venv"]
+
+#: Files a venv tool writes into ``site-packages`` for the venv itself.
+_VENV_FILES = ("_virtualenv.", "__pycache__")
+#: Seed packages of virtualenv and ``venv``, with their helper modules and ``.pth`` files.
+_SEED_FILES = (
+    "pip",
+    "setuptools",
+    "wheel",
+    "_distutils_hack",
+    "pkg_resources",
+    "distutils-precedence.pth",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,25 @@ class Venv:
                     name, _, version = stem.partition("-")
                     found[canonicalize_name(name)] = version
         return found
+
+    def clear_site_packages(self) -> None:
+        """Remove every installed package but the venv's own machinery and seed packages.
+
+        After an interrupted sync a package may be half installed or half removed (a module
+        folder without its ``.dist-info``, or the reverse), which uv does not repair; starting
+        from an empty ``site-packages`` lets the next sync install everything whole. What the
+        venv tool itself put there (``_virtualenv.*``, and for non-uv venvs the seed packages
+        pip, setuptools and wheel) stays, so the venv works as before.
+        """
+        keep = _VENV_FILES if self.made_by_uv else _VENV_FILES + _SEED_FILES
+        for folder in self.site_packages():
+            for entry in folder.iterdir():
+                if entry.name.lower().startswith(keep):
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
 
     def marker_environment(self) -> dict[str, str]:
         """PEP 508 marker values for the venv's interpreter on this machine."""
