@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -86,9 +87,12 @@ def load_state(venv: Venv) -> SyncState | None:
 
 
 def clear_state(venv: Venv) -> None:
-    """Forget the last sync; called before a sync starts."""
+    """Forget the last sync; called before a sync starts (whatever stands in its place)."""
+    path = venv.location / STATE_FILE
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
     with contextlib.suppress(FileNotFoundError):
-        (venv.location / STATE_FILE).unlink()
+        path.unlink()
 
 
 def mark_started(venv: Venv) -> None:

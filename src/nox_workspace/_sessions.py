@@ -15,11 +15,13 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import nox
 from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from nox_workspace._errors import ConfigError, NoxWorkspaceError
 from nox_workspace._sync import Sync, Target
@@ -40,6 +42,8 @@ F = TypeVar("F", bound=SessionFunc)
 PythonArg = str | Sequence[str] | bool | None
 
 _NOX_HAS_PARALLEL = "allow_parallel" in inspect.signature(nox.session).parameters
+#: The oldest Nox whose session API (tags, default=, run_install, -l --json) this relies on.
+MINIMUM_NOX = Version("2025.2.9")
 _SETTING_KEYS = frozenset({"skip", "groups", "extras", "sessions", "global"})
 _CANDIDATE_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 16))
 
@@ -104,6 +108,7 @@ def session(
     def register(function: F) -> F:
         start = Path(root) if root is not None else Path(inspect.getfile(function)).parent
         try:
+            _check_nox()
             _register(
                 function,
                 workspace=_discover_once(start, function.__globals__),
@@ -180,6 +185,19 @@ def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
 
     matrix.__doc__ = "Print the CI matrix of the member sessions (options after --)."
     nox.session(name=name, venv_backend="none", default=default)(matrix)
+
+
+def _check_nox() -> None:
+    """Fail with one line when the installed Nox is older than :data:`MINIMUM_NOX`."""
+    try:
+        found = Version(metadata.version("nox"))
+    except (metadata.PackageNotFoundError, InvalidVersion):
+        return
+    if found < MINIMUM_NOX:
+        raise ConfigError(
+            f"nox {found} is too old; nox-workspace needs nox >= {MINIMUM_NOX}",
+            hint=f"upgrade it with `pip install -U 'nox>={MINIMUM_NOX}'`",
+        )
 
 
 _DISCOVERED: list[tuple[Path, dict[str, Any], Workspace]] = []

@@ -75,7 +75,11 @@ def check_uv() -> Version:
         ) from None
     match = re.search(r"uv (\d+\.\d+\.\d+)", output)
     if match is None:
-        raise UvError(f"cannot read the version of {uv} from {output.strip()!r}")
+        raise UvError(
+            f"cannot read the version of {uv} from {output.strip()!r}",
+            hint=f"install uv with `pip install 'uv>={MINIMUM_UV}'`, or point "
+            "NOX_WORKSPACE_UV at a uv",
+        )
     return _new_enough(Version(match.group(1)), uv)
 
 
