@@ -241,3 +241,171 @@ def git_commit_all(root: Path, message: str = "change") -> str:
     git(root, "add", "-A")
     git(root, "commit", "-q", "--allow-empty", "-m", message)
     return git(root, "rev-parse", "HEAD").strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Reliability: wheels slow enough to interrupt, what a venv really holds, strict snapshots
+
+
+def make_bulky_wheel(wheelhouse: Path, name: str, version: str, modules: int = 2000) -> Path:
+    """A wheel of ``modules`` small modules: installing it takes uv long enough to be stopped
+    half-way. Byte-reproducible, like :func:`make_wheel`."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-{version}"
+    files: dict[str, bytes] = {f"{name}/__init__.py": f"VERSION = {version!r}\n".encode()}
+    for index in range(modules):
+        files[f"{name}/m{index:05d}_{version.replace('.', '_')}.py"] = f"N = {index}\n".encode()
+    files[f"{dist}.dist-info/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    )
+    files[f"{dist}.dist-info/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist}.dist-info/RECORD,,")
+    files[f"{dist}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    target = wheelhouse / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            archive.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
+    return target
+
+
+def site_packages(venv: Path) -> Path:
+    """The one ``site-packages`` folder of a POSIX venv."""
+    found = sorted(venv.glob("lib/python*/site-packages"))
+    assert len(found) == 1, f"expected one site-packages in {venv}, found {found}"
+    return found[0]
+
+
+def venv_distributions(venv: Path) -> dict[str, str]:
+    """Normalized name -> version of every ``*.dist-info`` folder in the venv."""
+    found: dict[str, str] = {}
+    for entry in site_packages(venv).iterdir():
+        if entry.name.endswith(".dist-info"):
+            name, _, version = entry.name[: -len(".dist-info")].partition("-")
+            found[canonicalize_name(name)] = version
+    return found
+
+
+#: Files a venv holds that no distribution's RECORD lists, on purpose.
+_UNOWNED_OK = frozenset({"_virtualenv.py", "_virtualenv.pth"})
+
+
+def venv_damage(venv: Path) -> list[str]:
+    """What is wrong with the installed files of a venv; empty when every distribution is whole.
+
+    Each ``*.dist-info`` must have ``METADATA`` and ``RECORD``; every file its ``RECORD``
+    lists must exist with the recorded sha256; and every file in ``site-packages`` must
+    belong to some ``RECORD`` (a file of a half-removed or half-installed package does not),
+    and so must every folder hold such a file (an empty folder left by a half-removed package
+    still imports, as a namespace package). ``__pycache__`` folders are left out: an
+    interpreter writes them.
+    """
+    import base64
+    import csv
+    import hashlib
+
+    site = site_packages(venv)
+    problems: list[str] = []
+    owned: set[Path] = set()
+    for info in sorted(site.glob("*.dist-info")):
+        for required in ("METADATA", "RECORD"):
+            if not (info / required).is_file():
+                problems.append(f"{info.name} has no {required}")
+        if not (info / "RECORD").is_file():
+            continue
+        with (info / "RECORD").open(newline="", encoding="utf-8") as handle:
+            for row in csv.reader(handle):
+                if not row or not row[0]:
+                    continue
+                path = Path(os.path.normpath(site / row[0]))
+                owned.add(path)
+                if not path.is_file():
+                    problems.append(f"{info.name}: {row[0]} is missing")
+                    continue
+                if len(row) > 1 and row[1].startswith("sha256="):
+                    digest = hashlib.sha256(path.read_bytes()).digest()
+                    encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+                    if encoded != row[1].removeprefix("sha256="):
+                        problems.append(f"{info.name}: {row[0]} differs from its RECORD hash")
+    holding: set[Path] = {site}
+    for path in owned:
+        holding.update(path.parents)
+    for folder, dirs, files in os.walk(site):
+        dirs[:] = [name for name in dirs if name != "__pycache__"]
+        base = Path(folder)
+        for name in dirs:
+            if base / name not in holding:
+                problems.append(f"{(base / name).relative_to(site)}/ holds no installed file")
+        for name in files:
+            path = base / name
+            if path not in owned and not (base == site and name in _UNOWNED_OK):
+                problems.append(f"{path.relative_to(site)} belongs to no installed distribution")
+    return problems
+
+
+def tree_state(root: Path, skip: Sequence[str] = (".nox",)) -> dict[str, tuple[object, ...]]:
+    """Every file, folder and link below ``root`` with its content, mode and mtime.
+
+    Stricter than a content hash: a file rewritten with the same bytes, a touched mtime, a
+    changed permission or a new empty folder all show. Top-level names in ``skip`` (and what
+    is below them) are left out, as are ``__pycache__`` folders, which Python writes when it
+    imports a module (the noxfile, a member's code) unless told not to.
+    """
+    import hashlib
+
+    state: dict[str, tuple[object, ...]] = {}
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        relative = base.relative_to(root)
+        if relative.parts and relative.parts[0] in skip:
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(name for name in dirs if name != "__pycache__")
+        if not relative.parts:
+            dirs[:] = [name for name in dirs if name not in skip]
+        for name in [*dirs, *files]:
+            path = base / name
+            info = path.lstat()
+            key = (relative / name).as_posix()
+            if path.is_symlink():
+                state[key] = ("link", os.readlink(path), info.st_mtime_ns)
+            elif path.is_dir():
+                state[key] = ("dir", info.st_mode, info.st_mtime_ns)
+            else:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                state[key] = ("file", digest, info.st_mode, info.st_mtime_ns)
+    return state
+
+
+def tree_changes(
+    before: Mapping[str, tuple[object, ...]], after: Mapping[str, tuple[object, ...]]
+) -> list[str]:
+    """What differs between two :func:`tree_state` results, one line per path."""
+    lines = [f"created {path}" for path in sorted(after.keys() - before.keys())]
+    lines += [f"deleted {path}" for path in sorted(before.keys() - after.keys())]
+    lines += [
+        f"changed {path}: {before[path]} -> {after[path]}"
+        for path in sorted(before.keys() & after.keys())
+        if before[path] != after[path]
+    ]
+    return lines
+
+
+def wait_until(condition: Callable[[], bool], what: str, limit: float = 120.0) -> None:
+    """Poll ``condition``; a safety net against a hung test, never a check on speed."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.01)

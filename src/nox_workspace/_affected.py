@@ -432,8 +432,12 @@ class Affected:
 
 
 def _clean(path: str) -> str:
-    """A ``/``-separated relative path without ``./`` or a trailing ``/``."""
-    text = path.replace("\\", "/")
+    """A ``/``-separated relative path without ``./`` or a trailing ``/``.
+
+    A backslash is a separator only on Windows: elsewhere it is part of a file name, which
+    git reports as it is.
+    """
+    text = path.replace("\\", "/") if os.sep == "\\" else path
     while text.startswith("./"):
         text = text[2:]
     text = text.rstrip("/")

@@ -75,8 +75,19 @@ def _walk(
         yield from _walk(base / part, parts, index + 1, seen, pattern, source, known_dir=False)
         return
     for child in _subdirs(base, seen, pattern, source):
-        if part == "*" or fnmatch.fnmatchcase(child.name, part):
+        # uv's glob matches a pattern against a name only when the name is valid UTF-8;
+        # ``**`` walks into any folder (checked with uv 0.13.9).
+        if _is_utf8(child.name) and (part == "*" or fnmatch.fnmatchcase(child.name, part)):
             yield from _walk(child, parts, index + 1, seen, pattern, source, known_dir=True)
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a file name was valid UTF-8 (else Python holds its bytes as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _real(path: Path) -> str:

@@ -1705,6 +1705,13 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
             target = candidates[0] if candidates and len(candidates) == 1 else resolve(edge, owner)
             marker = edge.get("marker")
             extras = edge.get("extra")
+            if not isinstance(marker, str | None) or not isinstance(extras, list | None):
+                raise LockError(
+                    f"{packages[owner].name!r} has an edge to {name!r} whose marker is not a "
+                    "string or whose extras are not an array",
+                    path=path,
+                    hint=_RELOCK_HINT,
+                )
             out.append(
                 (
                     target,
@@ -1729,6 +1736,19 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
         raw_optional = raw.get("optional-dependencies")
         raw_groups = raw.get("dev-dependencies")
         metadata = raw.get("metadata")
+        for key, value in (
+            ("dependencies", raw_deps),
+            ("optional-dependencies", raw_optional),
+            ("dev-dependencies", raw_groups),
+            ("metadata", metadata),
+        ):
+            if value is not None and not isinstance(value, list if key == "dependencies" else dict):
+                kind = "an array" if key == "dependencies" else "a table"
+                raise LockError(
+                    f"{packages[index].name!r} has `{key}` that is not {kind}",
+                    path=path,
+                    hint=_RELOCK_HINT,
+                )
         if raw_optional:
             optional.append({norm(k): edges(v, index) for k, v in raw_optional.items()})
         else:
@@ -1747,6 +1767,12 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
             group_names.append(nothing)
             extra_names.append(nothing)
         forks = raw.get("resolution-markers") or raw.get("fork-markers")
+        if forks and (not isinstance(forks, list) or not all(isinstance(f, str) for f in forks)):
+            raise LockError(
+                f"{packages[index].name!r} has resolution markers that are not strings",
+                path=path,
+                hint=_RELOCK_HINT,
+            )
         fork_markers.append(tuple(forks) if forks else ())
 
     manifest = data.get("manifest", {})
@@ -1765,6 +1791,12 @@ def _index(data: Mapping[str, Any], path: Path, version: int) -> Lock:
         member_index[member] = candidates[0]
 
     def requirement(raw: Mapping[str, Any]) -> _Requirement:
+        if not isinstance(raw.get("marker"), str | None):
+            raise LockError(
+                "has a [manifest] requirement whose marker is not a string",
+                path=path,
+                hint=_RELOCK_HINT,
+            )
         return _Requirement(
             name=norm(raw["name"]),
             marker=raw.get("marker"),

@@ -44,6 +44,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -511,10 +512,15 @@ def _github_summary(rows: Sequence[Row], total: int, affected: Affected | None) 
                 reasons = [r for name in row.members for r in affected.reasons.get(name, ())[:1]]
                 why = reasons[0] if reasons else why
             cells = [row.session, row.member, row.python or "", row.key, why]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     else:
         lines.append("No member session is affected: the member jobs are skipped.")
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """A Markdown table cell: ``|`` escaped, a line break (a path can hold one) a space."""
+    return " ".join(text.replace("|", "\\|").splitlines())
 
 
 def _append(path: str, text: str) -> None:
@@ -545,9 +551,22 @@ def write_github_outputs(
         _append(summary, _github_summary(rows, total, affected))
 
 
+#: What a YAML double-quoted scalar cannot hold as it is, beyond what JSON escapes: DEL and
+#: the C1 controls, surrogates (a file name that is not UTF-8) and U+FFFE/U+FFFF (outside
+#: YAML's printable set: parsers refuse them), and NEL, LS, PS and the byte-order mark (a
+#: parser folds or drops them).
+_YAML_UNSAFE: Final = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+
+
 def _yaml(value: str) -> str:
-    """A YAML double-quoted scalar (JSON's escapes are YAML's)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A YAML double-quoted scalar that reads back as ``value`` (JSON's escapes are YAML's)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda match: _yaml_escape(match.group()), text)
+
+
+def _yaml_escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _template_block(text: str, job: str, source: str) -> str:

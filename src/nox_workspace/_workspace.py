@@ -372,13 +372,37 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def _project_name(data: Mapping[str, Any], source: Path) -> str:
+    """The normalized ``project.name``; uv refuses a project without a valid name or a
+    version (``project.version``, or ``version`` in ``project.dynamic``)."""
     project = _table(data, "project", source=source) or {}
     name = project.get("name")
     if not isinstance(name, str) or not name.strip():
         raise DiscoveryError(
             "[project] has no name", path=source, hint='add name = "..." under [project]'
         )
+    _check_name(name, "project.name", source)
+    dynamic = project.get("dynamic")
+    if "version" not in project and not (isinstance(dynamic, list) and "version" in dynamic):
+        raise DiscoveryError(
+            "[project] has no version and does not list it in project.dynamic",
+            path=source,
+            hint='add version = "0.1.0" under [project]',
+        )
     return canonicalize_name(name)
+
+
+#: A valid package, extra or group name (PEP 508), as uv checks it.
+_VALID_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def _check_name(name: str, what: str, source: Path) -> None:
+    if not _VALID_NAME.fullmatch(name):
+        raise DiscoveryError(
+            f"{what} {name!r} is not a valid name",
+            path=source,
+            hint="a name starts and ends with a letter or digit and holds only letters, "
+            "digits, '-', '_' and '.'",
+        )
 
 
 def _sources(data: Mapping[str, Any], source: Path) -> dict[str, bool]:
@@ -396,6 +420,8 @@ def _sources(data: Mapping[str, Any], source: Path) -> dict[str, bool]:
 def _groups(data: Mapping[str, Any], source: Path) -> dict[str, tuple[str, ...]]:
     """``[dependency-groups]`` (with ``include-group`` expanded) plus legacy dev-dependencies."""
     table = _table(data, "dependency-groups", source=source) or {}
+    for name in table:
+        _check_name(name, "dependency group", source)
     raw: dict[str, Any] = {canonicalize_name(name): value for name, value in table.items()}
     uv_table = _table(data, "tool", "uv", source=source) or {}
     legacy = _strings(uv_table.get("dev-dependencies"), "tool.uv.dev-dependencies", source)
@@ -484,6 +510,8 @@ def _member(
 
     dependencies = tuple(_strings(project.get("dependencies"), "project.dependencies", source))
     optional_table = _table(data, "project", "optional-dependencies", source=source) or {}
+    for extra in optional_table:
+        _check_name(extra, "extra", source)
     optional: dict[str, tuple[str, ...]] = {
         canonicalize_name(extra): tuple(
             _strings(reqs, f"project.optional-dependencies.{extra}", source)

@@ -182,3 +182,54 @@ def build_project(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> NoxP
     project = NoxProject(root=root, reports=reports, wheelhouse=wheelhouse, env=env)
     project.accept()
     return project
+
+
+# --------------------------------------------------------------------------------------------
+# Reliability helpers: what the lock promises a session, and whether its venv keeps it
+
+
+def locked_closure(root: Path, member: str, env: dict[str, str]) -> dict[str, str]:
+    """Name -> version of ``member``'s locked closure for this interpreter, from the CLI."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "nox_workspace", "closure", member, "--json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    payload: dict[str, Any] = json.loads(proc.stdout)
+    return {package["name"]: package["version"] for package in payload["packages"]}
+
+
+def closure_problems(
+    project: NoxProject, session: str, member: str, venv: Path | None = None
+) -> list[str]:
+    """How the session's venv differs from ``member``'s locked closure: the distributions it
+    holds, files missing, changed or owned by no distribution, and what the probe of its last
+    run could import. Empty when the venv is exactly the closure. ``venv`` defaults to the
+    session's venv in ``.nox/``."""
+    from tests.support import venv_damage, venv_distributions
+
+    expected = locked_closure(project.root, member, project.env)
+    venv = venv or project.venv(session)
+    installed = venv_distributions(venv)
+    problems = [] if installed == expected else [f"holds {installed}, the lock gives {expected}"]
+    problems += venv_damage(venv)
+    imported = {module for module, where in project.imports(session).items() if where}
+    wanted = set(project.imports(session)) & set(expected)
+    if imported != wanted:
+        problems.append(f"imported {sorted(imported)}, the closure has {sorted(wanted)}")
+    return problems
+
+
+def check_venv_holds_closure(
+    project: NoxProject, session: str, member: str, venv: Path | None = None
+) -> None:
+    """The session's venv holds exactly ``member``'s locked closure, every file whole, and
+    the probe of its last run imported exactly the probed modules the closure has."""
+    problems = closure_problems(project, session, member, venv)
+    assert not problems, f"the venv of {session} is not the locked closure:\n" + "\n".join(
+        problems[:20]
+    )
