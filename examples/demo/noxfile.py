@@ -1,4 +1,4 @@
-"""The demo's sessions: `nox -s test-greet`, `nox -s test-cli`, `nox -s test-stats`, `nox -s all`."""
+"""The demo's sessions: `nox -s test-greet`, `-s test-cli`, `-s test-stats` and `-s all`."""
 
 import nox
 
