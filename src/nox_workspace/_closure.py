@@ -91,4 +91,3 @@ def complete_edges(workspace: Workspace, lock: Lock | None = None) -> Workspace:
         if source in dynamic and kind != "group" and target in workspace.names
     ]
     return workspace.with_edges(edges)
-
