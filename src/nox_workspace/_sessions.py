@@ -15,6 +15,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -187,6 +188,7 @@ def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
     nox.session(name=name, venv_backend="none", default=default)(matrix)
 
 
+@cache
 def _check_nox() -> None:
     """Fail with one line when the installed Nox is older than :data:`MINIMUM_NOX`."""
     try:
