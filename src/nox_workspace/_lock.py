@@ -209,11 +209,6 @@ class Lock:
             return self._group_names[self._root_index]
         return frozenset(self._manifest_groups)
 
-    @property
-    def has_virtual_root(self) -> bool:
-        """Whether the workspace root has no ``[project]`` (so it is not a member)."""
-        return self._root_index is None
-
     def closure(
         self,
         members: str | Sequence[str],

@@ -179,14 +179,6 @@ class Target:
                 args += ["--reinstall-package", name]
         return args
 
-    def uv_export_args(self) -> list[str]:
-        """``uv export`` arguments that list the same closure as requirements (no hashes)."""
-        sync_args = self.uv_sync_args()
-        keep = [arg for arg in sync_args[1:] if arg not in ("--exact", "--inexact", "--locked")]
-        if "--frozen" not in keep:
-            keep.append("--locked")
-        return ["export", *keep, "--no-hashes", "--no-header", "--no-annotate"]
-
     def tool_group_export_args(self) -> list[list[str]]:
         """``uv export`` calls that list the root's tool groups alone, from the lock.
 
