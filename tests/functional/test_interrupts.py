@@ -246,7 +246,10 @@ def test_an_interrupted_sync_is_redone_and_leaves_exactly_the_locked_closure(
 def empty_package_folder(site: Path) -> None:
     """Removing delta: its files and its dist-info are gone, its folder is still there."""
     for path in [*site.glob("delta-*.dist-info/*"), *site.glob("delta/*")]:
-        path.unlink()
+        if path.is_dir():  # __pycache__, when Python writes bytecode
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     for info in site.glob("delta-*.dist-info"):
         info.rmdir()
 
