@@ -409,3 +409,19 @@ def wait_until(condition: Callable[[], bool], what: str, limit: float = 120.0) -
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(0.01)
+
+
+def affected_members() -> dict[str, str]:
+    """The member layout the affected-member tests share: app needs core (dependency), tool
+    needs core (group ``test``), leaf and bar stand alone."""
+    return {
+        "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
+        "packages/app/pyproject.toml": member_toml(
+            "app", dependencies=["core"], workspace_sources=["core"]
+        ),
+        "packages/tool/pyproject.toml": member_toml(
+            "tool", groups={"test": ["core"]}, workspace_sources=["core"]
+        ),
+        "packages/leaf/pyproject.toml": member_toml("leaf", dependencies=["alpha"]),
+        "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
+    }

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support import (
+    affected_members,
     git,
     git_commit_all,
     member_toml,
@@ -85,15 +86,7 @@ def repo(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> Path:
             "[tool.uv]\n" + offline_index(wheels),
             "README.md": "# a workspace\n",
             "noxfile.py": NOXFILE,
-            "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
-            "packages/app/pyproject.toml": member_toml(
-                "app", dependencies=["core"], workspace_sources=["core"]
-            ),
-            "packages/tool/pyproject.toml": member_toml(
-                "tool", groups={"test": ["core"]}, workspace_sources=["core"]
-            ),
-            "packages/leaf/pyproject.toml": member_toml("leaf", dependencies=["alpha"]),
-            "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
+            **affected_members(),
             ".gitignore": ".nox/\n.venv/\n__pycache__/\n",
         },
     )

@@ -29,7 +29,7 @@ from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Workspace, discover
-from tests.support import member_toml, write_tree
+from tests.support import affected_members, member_toml, write_tree
 
 REGISTRY = {"registry": "https://pypi.org/simple"}
 
@@ -96,15 +96,7 @@ def workspace(tmp_path: Path) -> Workspace:
                 '[tool.uv.workspace]\nmembers = ["packages/*"]\n'
                 '[tool.nox-workspace]\nglobal = ["ci/**", "constraints.txt"]\n'
             ),
-            "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
-            "packages/app/pyproject.toml": member_toml(
-                "app", dependencies=["core"], workspace_sources=["core"]
-            ),
-            "packages/tool/pyproject.toml": member_toml(
-                "tool", groups={"test": ["core"]}, workspace_sources=["core"]
-            ),
-            "packages/leaf/pyproject.toml": member_toml("leaf", dependencies=["alpha"]),
-            "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
+            **affected_members(),
         },
     )
     return discover(tmp_path)
