@@ -51,3 +51,16 @@ def conformance(session: nox.Session, target: Target) -> None:
     if not SHARED_WORKSPACES.is_dir():
         session.skip(f"{SHARED_WORKSPACES} does not exist: no real workspaces to compare with")
     session.run("python", "-m", "pytest", "-m", "shared", "-v", "-rs", *session.posargs)
+
+
+@nox_workspace.session(
+    union="package", members=[], sync=Sync(groups=["package"], default_groups=False)
+)
+def package(session: nox.Session, target: Target) -> None:
+    """Build the wheel and sdist with uv, then check them with twine and check-wheel-contents."""
+    out = Path(session.create_tmp()) / "dist"
+    session.run("uv", "build", "--out-dir", str(out), external=True)
+    wheels = sorted(str(path) for path in out.glob("*.whl"))
+    sdists = sorted(str(path) for path in out.glob("*.tar.gz"))
+    session.run("twine", "check", "--strict", *wheels, *sdists)
+    session.run("check-wheel-contents", *wheels)
