@@ -19,6 +19,7 @@ from nox_workspace import _lock
 from nox_workspace._errors import LockError
 from nox_workspace._lock import Lock, LockedPackage, clear_lock_cache, parse_lock, read_lock
 from nox_workspace._markers import compile_marker
+from nox_workspace._walk import Selection, frozen_environment
 
 REGISTRY = {"registry": "https://pypi.org/simple"}
 LOCK_PATH = Path("/ws/uv.lock")
@@ -440,6 +441,53 @@ def test_a_name_that_is_not_a_member_is_a_lock_error_suggesting_uv_lock() -> Non
     with pytest.raises(LockError, match="not a workspace member") as caught:
         simple_workspace().closure("requests")
     assert "uv lock" in str(caught.value)
+
+
+def test_a_selection_value_selects_what_the_keyword_methods_select() -> None:
+    lock = simple_workspace()
+    linux = frozen_environment(LINUX_311)
+    assert lock.select(Selection(members=("app",), environment=linux)) == lock.closure(
+        "app", environment=LINUX_311
+    )
+    assert lock.select(Selection(all_packages=True)) == lock.all_packages_closure()
+    assert "colorama" not in names(lock.select(Selection(members=("app",), environment=linux)))
+
+
+def test_a_selection_of_members_and_all_packages_at_once_is_refused() -> None:
+    with pytest.raises(ValueError, match="members or all_packages"):
+        Selection(members=("app",), all_packages=True)
+
+
+def test_a_closure_of_no_member_points_to_the_union() -> None:
+    with pytest.raises(ValueError, match="all_packages_closure"):
+        simple_workspace().closure([])
+
+
+def test_default_groups_as_a_string_must_be_all() -> None:
+    with pytest.raises(ValueError, match="'all'"):
+        simple_workspace().closure("app", default_groups="dev")
+
+
+def test_groups_and_extras_of_a_name_that_is_not_a_member_are_a_lock_error() -> None:
+    lock = simple_workspace()
+    for query in (lock.groups_of, lock.extras_of):
+        with pytest.raises(LockError, match="'nope' is not a workspace member"):
+            query("nope")
+
+
+def test_member_edges_name_each_kind_of_edge_between_members_once() -> None:
+    lock = build(
+        member("app", "app", deps=[dep("lib"), dep("lib")], optional={"x": [dep("cli")]}),
+        member("lib", "lib", groups={"dev": [dep("app"), dep("lib"), dep("alpha")]}),
+        member("cli", "cli"),
+        pkg("alpha"),
+        members=["app", "lib", "cli"],
+    )
+    assert lock.member_edges() == (
+        ("app", "lib", "dependency", None),
+        ("app", "cli", "extra", "x"),
+        ("lib", "app", "group", "dev"),
+    )
 
 
 def test_member_names_are_normalized() -> None:
