@@ -171,7 +171,10 @@ def build_index(
     requirements: tuple[Requirement, ...],
     conflicts: tuple[tuple[ConflictItem, ...], ...],
 ) -> LockIndex:
-    """The index of a parsed graph: the graph as tuples, plus its bit layout."""
+    """The index of a parsed graph: the graph as tuples, plus its bit layout.
+
+    Long only because the constructor names every field of :class:`LockIndex`.
+    """
     codes = tuple(sorted({item.code for conflict in conflicts for item in conflict}))
     # One bit per package, assigned in sorted order, so a bitset lists packages sorted.
     order = sorted(
@@ -233,10 +236,10 @@ def index_lock(data: Mapping[str, Any], path: Path) -> LockIndex:
 
 
 class _Parser:
-    """One pass over a lock mapping that uv wrote, into a :class:`Lock`.
+    """One pass over a lock mapping that uv wrote, into a :class:`LockIndex`.
 
     Checks only what the walk relies on and what costs nothing to check; anything else that
-    goes wrong is described by :func:`shape_problems`.
+    goes wrong is described by ``_lock.shape_problems``.
     """
 
     def __init__(self, data: Mapping[str, Any], path: Path) -> None:
@@ -259,6 +262,7 @@ class _Parser:
         return normalized
 
     def index(self) -> LockIndex:
+        """Packages first (edges name them), then members, edges and the manifest."""
         raw_packages = self.data.get("package", [])
         if not isinstance(raw_packages, list):
             raise TypeError("package")  # described by shape_problems
@@ -292,6 +296,7 @@ class _Parser:
         )
 
     def package(self, number: int, raw: Mapping[str, Any]) -> None:
+        """Record one ``[[package]]``: its name, version and kind of source."""
         name = self.norm(raw["name"])
         source = raw.get("source", {})
         kind = _source_kind(source)
@@ -305,6 +310,7 @@ class _Parser:
             self.root_index = number
 
     def members(self) -> tuple[tuple[str, ...], dict[str, int]]:
+        """The members and their package numbers; each must be locked exactly once."""
         manifest = self.data.get("manifest", {})
         members = tuple(self.norm(member) for member in manifest.get("members", ()))
         if not members and self.root_index is not None:
@@ -428,6 +434,7 @@ class _Parser:
         return matches[0]
 
     def requirement(self, raw: Mapping[str, Any]) -> Requirement:
+        """A virtual root's requirement (``[manifest] requirements`` or one of its groups)."""
         marker = raw.get("marker")
         if not isinstance(marker, str | None):
             raise TypeError("a requirement's marker")  # described by shape_problems
@@ -438,6 +445,7 @@ class _Parser:
         )
 
     def conflict_item(self, item: Mapping[str, Any]) -> ConflictItem:
+        """One item of a ``conflicts`` set: an extra, a group, or (neither) the project."""
         package = self.norm(item.get("package", ""))
         if "extra" in item:
             return ConflictItem(package=package, kind="extra", name=self.norm(item["extra"]))

@@ -132,7 +132,11 @@ def compile_marker(marker: str) -> Marker:
 
 
 def _parse_marker(text: str) -> list[list[Atom]]:
-    """Parse a marker into DNF: a list of clauses, each a list of comparisons."""
+    """Parse a marker into DNF: a list of clauses, each a list of comparisons.
+
+    A recursive-descent parser in one function: its three nested rules share the token
+    position, and a comparison is one token, so a marker costs one regex scan.
+    """
     text = text.strip()
     tokens: list[tuple[str, Atom | None]] = []
     position = 0
