@@ -269,7 +269,9 @@ class _Parser:
         for number, raw in enumerate(raw_packages):
             self.package(number, raw)
         members, member_index = self.members()
-        tables = [self.tables(number, raw) for number, raw in enumerate(raw_packages)]
+        tables = _Tables()
+        for number, raw in enumerate(raw_packages):
+            self.tables(number, raw, tables)
         manifest = self.data.get("manifest", {})
         return build_index(
             path=self.path,
@@ -278,12 +280,12 @@ class _Parser:
             root_index=self.root_index,
             by_name=self.by_name,
             member_index=member_index,
-            dependencies=[table[0] for table in tables],
-            optional=[table[1] for table in tables],
-            groups=[table[2] for table in tables],
-            group_names=[table[3] for table in tables],
-            extra_names=[table[4] for table in tables],
-            fork_markers=[table[5] for table in tables],
+            dependencies=tables.dependencies,
+            optional=tables.optional,
+            groups=tables.groups,
+            group_names=tables.group_names,
+            extra_names=tables.extra_names,
+            fork_markers=tables.fork_markers,
             manifest_groups={
                 self.norm(group): tuple(self.requirement(raw) for raw in reqs)
                 for group, reqs in manifest.get("dependency-groups", {}).items()
@@ -327,29 +329,19 @@ class _Parser:
             member_index[member] = candidates[0]
         return members, member_index
 
-    def tables(
-        self, number: int, raw: Mapping[str, Any]
-    ) -> tuple[
-        tuple[Edge, ...],
-        Mapping[str, tuple[Edge, ...]],
-        Mapping[str, tuple[Edge, ...]],
-        frozenset[str],
-        frozenset[str],
-        tuple[str, ...],
-    ]:
-        """One package's edges, extras and groups, and fork markers."""
+    def tables(self, number: int, raw: Mapping[str, Any], out: _Tables) -> None:
+        """Add one package's edges, extras and groups, and fork markers to ``out``."""
         raw_deps = raw.get("dependencies")
         raw_optional = raw.get("optional-dependencies")
         raw_groups = raw.get("dev-dependencies")
         metadata = raw.get("metadata")
-        for value, kind in (
-            (raw_deps, list),
-            (raw_optional, dict),
-            (raw_groups, dict),
-            (metadata, dict),
+        if not (
+            (raw_deps is None or isinstance(raw_deps, list))
+            and (raw_optional is None or isinstance(raw_optional, dict))
+            and (raw_groups is None or isinstance(raw_groups, dict))
+            and (metadata is None or isinstance(metadata, dict))
         ):
-            if value is not None and not isinstance(value, kind):
-                raise TypeError("a package table")  # described by shape_problems
+            raise TypeError("a package table")  # described by shape_problems
         deps = self.edges(raw_deps, number, "dependencies") if raw_deps else ()
         optional: Mapping[str, tuple[Edge, ...]] = _EMPTY
         if raw_optional:
@@ -373,7 +365,12 @@ class _Parser:
         forks = raw.get("resolution-markers") or raw.get("fork-markers")
         if forks and (not isinstance(forks, list) or not all(isinstance(f, str) for f in forks)):
             raise TypeError("resolution markers")  # described by shape_problems
-        return deps, optional, groups, group_names, extra_names, tuple(forks) if forks else ()
+        out.dependencies.append(deps)
+        out.optional.append(optional)
+        out.groups.append(groups)
+        out.group_names.append(group_names)
+        out.extra_names.append(extra_names)
+        out.fork_markers.append(tuple(forks) if forks else ())
 
     def edges(
         self, raw_edges: Sequence[Mapping[str, Any]], owner: int, table: str
@@ -452,6 +449,27 @@ class _Parser:
         if "group" in item:
             return ConflictItem(package=package, kind="group", name=self.norm(item["group"]))
         return ConflictItem(package=package, kind="project", name="")
+
+
+class _Tables:
+    """The per-package tables of the index, filled in package order."""
+
+    __slots__ = (
+        "dependencies",
+        "extra_names",
+        "fork_markers",
+        "group_names",
+        "groups",
+        "optional",
+    )
+
+    def __init__(self) -> None:
+        self.dependencies: list[tuple[Edge, ...]] = []
+        self.optional: list[Mapping[str, tuple[Edge, ...]]] = []
+        self.groups: list[Mapping[str, tuple[Edge, ...]]] = []
+        self.group_names: list[frozenset[str]] = []
+        self.extra_names: list[frozenset[str]] = []
+        self.fork_markers: list[tuple[str, ...]] = []
 
 
 _EMPTY: Final[Mapping[str, tuple[Edge, ...]]] = {}
