@@ -1,8 +1,8 @@
 """Closures of sync targets: the workspace model (default groups) meets the lock.
 
 uv reads default groups from ``pyproject.toml`` (the target member's for one ``--package``,
-the root's for ``--all-packages``), not from ``uv.lock``; this module passes them to the lock
-walk so that a closure is what ``uv sync`` with the same options installs.
+the root's for ``--all-packages``), not from ``uv.lock``; ``Target.selection`` takes them from
+the workspace, so that a closure is what ``uv sync`` with the same options installs.
 """
 
 from __future__ import annotations
@@ -21,26 +21,8 @@ def target_closure(
     lock: Lock, target: Target, environment: Mapping[str, str] | None
 ) -> tuple[LockedPackage, ...]:
     """What a session's sync installs: the target's closure plus its tool groups, by name."""
+    packages = lock.select(target.selection(environment))
     sync = target.sync
-    if target.all_packages:
-        defaults = target.workspace.root_default_groups
-        packages = lock.all_packages_closure(
-            extras=sync.extras,
-            all_extras=sync.all_extras,
-            groups=sync.groups,
-            default_groups=defaults if sync.default_groups else (),
-            environment=environment,
-        )
-    else:
-        member = target.member
-        packages = lock.closure(
-            member.name,
-            extras=sync.extras,
-            all_extras=sync.all_extras,
-            groups=sync.groups,
-            default_groups=member.default_groups if sync.default_groups else (),
-            environment=environment,
-        )
     if not sync.tool_groups:
         return packages
     found = {package.name: package for package in packages}

@@ -1,18 +1,21 @@
 """Sync semantics as a value: what a session's venv should hold, and the uv call that makes it.
 
 A :class:`Sync` is chosen explicitly in the noxfile and validated when the noxfile loads, so a
-typo in a group name fails before any venv is built, not halfway through a session.
+typo in a group name fails before any venv is built, not halfway through a session. A
+:class:`Target` translates it twice, in one place: into ``uv sync`` arguments, and into the
+:class:`~nox_workspace._walk.Selection` whose locked closure that sync installs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from nox_workspace._errors import ConfigError
+from nox_workspace._walk import Selection, frozen_environment
 from nox_workspace._workspace import Member, Workspace
 
 __all__ = ["Sync", "Target"]
@@ -178,6 +181,31 @@ class Target:
             for name in members:
                 args += ["--reinstall-package", name]
         return args
+
+    def selection(self, environment: Mapping[str, str] | None) -> Selection:
+        """The lock walk's twin of :meth:`uv_sync_args`, for one marker environment.
+
+        uv reads default groups from ``pyproject.toml`` (the member's for one ``--package``,
+        the root's for ``--all-packages``), not from ``uv.lock``, so they come from the
+        workspace here. Tool groups are not part of it: uv cannot express them in one sync.
+        """
+        sync = self.sync
+        if self.all_packages:
+            defaults = self.workspace.root_default_groups
+            members: tuple[str, ...] = ()
+        else:
+            member = self.member
+            defaults = member.default_groups
+            members = (member.name,)
+        return Selection(
+            members=members,
+            all_packages=self.all_packages,
+            extras=tuple(sync.extras),
+            all_extras=sync.all_extras,
+            groups=tuple(sync.groups),
+            default_groups=defaults if sync.default_groups else (),
+            environment=frozen_environment(environment),
+        )
 
     def tool_group_export_args(self) -> list[list[str]]:
         """``uv export`` calls that list the root's tool groups alone, from the lock.

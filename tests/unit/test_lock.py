@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from nox_workspace import _lock
 from nox_workspace._errors import LockError
 from nox_workspace._lock import Lock, LockedPackage, clear_lock_cache, parse_lock, read_lock
+from nox_workspace._markers import compile_marker
+from nox_workspace._walk import Selection, frozen_environment
 
 REGISTRY = {"registry": "https://pypi.org/simple"}
 LOCK_PATH = Path("/ws/uv.lock")
@@ -179,11 +181,125 @@ def test_a_missing_schema_version_is_a_lock_error() -> None:
         parse_lock(data, LOCK_PATH)
 
 
-def test_a_malformed_package_table_is_a_one_line_lock_error() -> None:
+def test_a_package_without_a_name_is_named_by_its_key_path() -> None:
     data = lock_data([{"version": "1.0"}], [])
-    with pytest.raises(LockError, match="malformed") as caught:
+    with pytest.raises(LockError) as caught:
         parse_lock(data, LOCK_PATH)
-    assert "\n" not in str(caught.value)
+    assert str(caught.value) == (
+        f"{LOCK_PATH}: package[0] has no 'name'; run `uv lock` in the workspace root to rewrite it"
+    )
+
+
+def damage(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """``data`` with the value at a dotted ``path`` replaced (``DELETE``: removed)."""
+    *parents, last = path.split(".")
+    parent: Any = data
+    for key in parents:
+        parent = parent[int(key)] if isinstance(parent, list) else parent[key]
+    key_or_index: Any = int(last) if isinstance(parent, list) else last
+    if value is DELETE:
+        del parent[key_or_index]
+    else:
+        parent[key_or_index] = value
+    return data
+
+
+DELETE = object()
+
+
+def sound_lock_data() -> dict[str, Any]:
+    """A lock with every table the parser reads, each of the right shape."""
+    return lock_data(
+        [
+            member(
+                "app",
+                ".",
+                deps=[dep("lib", extra=["fast"])],
+                optional={"cli": [dep("click")]},
+                groups={"dev": [dep("pytest")]},
+                resolution_markers=["python_full_version >= '3.12'"],
+            ),
+            member("lib", "lib", optional={"fast": [dep("click")]}),
+            pkg("click"),
+            pkg("pytest"),
+        ],
+        ["app", "lib"],
+        manifest_groups={"lint": [{"name": "click"}]},
+        conflicts=[[{"package": "app", "extra": "cli"}, {"package": "app", "group": "dev"}]],
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ("package.1.name", DELETE, "package[1] has no 'name'"),
+        ("package.1.name", 7, "package[1].name is not a string"),
+        ("package.0.dependencies.0.name", DELETE, "package[0].dependencies[0] has no 'name'"),
+        ("package.0.dependencies.0", "lib", "package[0].dependencies[0] is not a table"),
+        ("package.0.dependencies", {"name": "lib"}, "package[0].dependencies is not an array"),
+        ("package.0.dependencies.0.extra", "fast", "package[0].dependencies[0].extra is not an"),
+        ("package.0.dependencies.0.extra", [1], "package[0].dependencies[0].extra[0] is not a"),
+        ("package.0.dependencies.0.marker", 3, "package[0].dependencies[0].marker is not a"),
+        ("package.0.optional-dependencies", [], "package[0].optional-dependencies is not a table"),
+        (
+            "package.0.optional-dependencies.cli.0",
+            3,
+            "package[0].optional-dependencies.cli[0] is not a table",
+        ),
+        ("package.0.dev-dependencies.dev", {}, "package[0].dev-dependencies.dev is not an array"),
+        ("package.0.source", "pypi", "package[0].source is not a table"),
+        ("package.0.metadata", "x", "package[0].metadata is not a table"),
+        ("package.0.resolution-markers", [3], "package[0].resolution-markers[0] is not a string"),
+        ("package", {"name": "app"}, "package is not an array"),
+        ("package.2", "click", "package[2] is not a table"),
+        ("manifest", [], "manifest is not a table"),
+        ("manifest.members.1", 5, "manifest.members[1] is not a string"),
+        ("manifest.dependency-groups.lint.0.name", DELETE, "lint[0] has no 'name'"),
+        ("manifest.dependency-groups.lint.0.marker", 1, "lint[0].marker is not a string"),
+        ("conflicts.0", {}, "conflicts[0] is not an array"),
+        ("conflicts.0.1", "dev", "conflicts[0][1] is not a table"),
+        ("conflicts.0.1.group", ["dev"], "conflicts[0][1].group is not a string"),
+        ("revision", "three", "revision is not an integer"),
+    ],
+)
+def test_a_malformed_lock_names_the_key_path_on_one_line_without_python_internals(
+    path: str, value: Any, problem: str
+) -> None:
+    data = damage(sound_lock_data(), path, value)
+    with pytest.raises(LockError) as caught:
+        parse_lock(data, LOCK_PATH)
+    message = str(caught.value)
+    assert problem in message
+    assert message.startswith(f"{LOCK_PATH}: ")
+    assert message.endswith("; run `uv lock` in the workspace root to rewrite it")
+    assert "\n" not in message
+    for internal in ("Error", "object", "attribute", "Traceback"):
+        assert internal not in message
+
+
+def test_the_sound_lock_of_the_malformed_cases_parses() -> None:
+    lock = parse_lock(sound_lock_data(), LOCK_PATH)
+    assert names(lock.closure("app", extras=["cli"], default_groups=())) == ["app", "click", "lib"]
+
+
+def test_several_problems_are_reported_together_and_the_rest_counted() -> None:
+    data = sound_lock_data()
+    for number in range(4):
+        del data["package"][number]["name"]
+    with pytest.raises(LockError) as caught:
+        parse_lock(data, LOCK_PATH)
+    message = str(caught.value)
+    assert "package[0] has no 'name'; package[1] has no 'name'; package[2] has no 'name'" in (
+        message
+    )
+    assert "package[3]" not in message
+    assert "(and 1 more)" in message
+
+
+def test_a_member_locked_twice_is_named_with_its_manifest_key() -> None:
+    data = lock_data([member("app", "app"), member("app", "app2")], ["app"])
+    with pytest.raises(LockError, match=r"manifest.members lists 'app', which is locked 2 times"):
+        parse_lock(data, LOCK_PATH)
 
 
 def test_an_edge_to_a_package_that_is_not_locked_is_a_lock_error() -> None:
@@ -274,7 +390,7 @@ def test_clear_lock_cache_forces_a_new_parse(tmp_path: Path) -> None:
 
 def test_markers_are_compiled_once_per_distinct_string() -> None:
     marker = "sys_platform == 'win32' and extra == 'group-3-app-dev'"
-    assert _lock._compile(marker) is _lock._compile(marker)
+    assert compile_marker(marker) is compile_marker(marker)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,6 +441,53 @@ def test_a_name_that_is_not_a_member_is_a_lock_error_suggesting_uv_lock() -> Non
     with pytest.raises(LockError, match="not a workspace member") as caught:
         simple_workspace().closure("requests")
     assert "uv lock" in str(caught.value)
+
+
+def test_a_selection_value_selects_what_the_keyword_methods_select() -> None:
+    lock = simple_workspace()
+    linux = frozen_environment(LINUX_311)
+    assert lock.select(Selection(members=("app",), environment=linux)) == lock.closure(
+        "app", environment=LINUX_311
+    )
+    assert lock.select(Selection(all_packages=True)) == lock.all_packages_closure()
+    assert "colorama" not in names(lock.select(Selection(members=("app",), environment=linux)))
+
+
+def test_a_selection_of_members_and_all_packages_at_once_is_refused() -> None:
+    with pytest.raises(ValueError, match="members or all_packages"):
+        Selection(members=("app",), all_packages=True)
+
+
+def test_a_closure_of_no_member_points_to_the_union() -> None:
+    with pytest.raises(ValueError, match="all_packages_closure"):
+        simple_workspace().closure([])
+
+
+def test_default_groups_as_a_string_must_be_all() -> None:
+    with pytest.raises(ValueError, match="'all'"):
+        simple_workspace().closure("app", default_groups="dev")
+
+
+def test_groups_and_extras_of_a_name_that_is_not_a_member_are_a_lock_error() -> None:
+    lock = simple_workspace()
+    for query in (lock.groups_of, lock.extras_of):
+        with pytest.raises(LockError, match="'nope' is not a workspace member"):
+            query("nope")
+
+
+def test_member_edges_name_each_kind_of_edge_between_members_once() -> None:
+    lock = build(
+        member("app", "app", deps=[dep("lib"), dep("lib")], optional={"x": [dep("cli")]}),
+        member("lib", "lib", groups={"dev": [dep("app"), dep("lib"), dep("alpha")]}),
+        member("cli", "cli"),
+        pkg("alpha"),
+        members=["app", "lib", "cli"],
+    )
+    assert lock.member_edges() == (
+        ("app", "lib", "dependency", None),
+        ("app", "cli", "extra", "x"),
+        ("lib", "app", "group", "dev"),
+    )
 
 
 def test_member_names_are_normalized() -> None:
