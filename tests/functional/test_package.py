@@ -28,8 +28,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     env = tool_env(tmp_path_factory.mktemp("uv-cache"))
     subprocess.run(
-        [uv_bin(), "build", "--no-build-isolation", "--python", sys.executable]
-        + ["--out-dir", str(out), str(REPO)],
+        [
+            *(uv_bin(), "build", "--no-build-isolation", "--python", sys.executable),
+            *("--out-dir", str(out), str(REPO)),
+        ],
         env=env,
         check=True,
         capture_output=True,
