@@ -228,7 +228,9 @@ def test_every_action_is_pinned_to_a_commit_as_the_docs_table_says() -> None:
     assert len({repo for repo, _, _ in used}) == len(used)
 
 
-def test_the_pinned_releases_are_current_majors_that_actionlint_knows(tmp_path: Path) -> None:
+def test_the_pinned_majors_pass_actionlint_which_knows_their_runtime_and_inputs(
+    tmp_path: Path,
+) -> None:
     """actionlint knows the runtime and inputs of popular actions by major version, not by
     commit: the workflow with each pin written as its tag's major (``actions/checkout@v7``)
     must pass too, so no pinned release runs on a deprecated Node and every input exists."""
