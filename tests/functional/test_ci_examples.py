@@ -5,7 +5,8 @@
 * The plan steps run, as written, in a real git repository, and what they write is what the
   other jobs read; the member steps run the real ``nox`` on it. Tests never reach the
   network, so ``pip install`` lines are left out and ``uvx`` is a stand-in that records the
-  requirements it was given and runs the tool installed beside the tests.
+  requirements it was given and runs the tool installed beside the tests (see
+  ``tests/functional/ci_steps.py``).
 * The GitHub aggregate job's step is run against each kind of result of the jobs it needs.
 * Every action is pinned to a commit with its release tag in a comment, as the table in
   docs/reference/ci-actions.md says; the tools are pinned to the versions this project tests.
@@ -31,6 +32,7 @@ import pytest
 from packaging.version import Version
 
 from nox_workspace._matrix import GITLAB_PREFIX, GITLAB_TEMPLATE_JOB, ROW_FIELDS
+from tests.functional.ci_steps import BIN, ci_pins, uvx_calls
 from tests.support import (
     git,
     git_commit_all,
@@ -57,7 +59,6 @@ GITLAB_MEMBER = REPO / "docs" / "ci" / "gitlab-member.yml"
 PINS_TABLE = REPO / "docs" / "reference" / "ci-actions.md"
 #: Where the GitLab example expects its member job template in the user's repository.
 MEMBER_FILE = ".gitlab/nox-workspace-member.yml"
-BIN = Path(sys.executable).parent
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 #: ``uses: owner/repo[/folder]@<commit> # vX.Y.Z``, the only form the workflow may use.
 PINNED_USES = re.compile(
@@ -73,24 +74,6 @@ import nox_workspace
 @nox_workspace.session(union="all")
 def test(session: nox.Session, target: nox_workspace.Target) -> None:
     '''Run the tests.'''
-"""
-#: Stands in for ``uvx`` (the tests never reach the network): it records the tool and the
-#: ``--with`` requirements it was given to $UVX_LOG, then runs the tool installed beside the
-#: tests (``nox-workspace@0.1.0 ARGS`` runs ``nox-workspace ARGS``).
-UVX = f"""#!{sys.executable}
-import json, os, sys
-
-args, requirements = sys.argv[1:], []
-while args[0].startswith("-"):
-    option = args.pop(0)
-    if option != "--with":
-        sys.exit(f"uvx stand-in: unexpected option {{option}}")
-    requirements.append(args.pop(0))
-tool = args.pop(0)
-with open(os.environ["UVX_LOG"], "a", encoding="utf-8") as log:
-    log.write(json.dumps({{"tool": tool, "with": requirements}}) + "\\n")
-name = tool.partition("@")[0]
-os.execv(os.path.join({str(BIN)!r}, name), [name, *args])
 """
 
 
@@ -123,33 +106,6 @@ def tool(name: str) -> str:
     if found is None:
         pytest.skip(f"{name} is not installed (it comes with the test dependency group)")
     return found
-
-
-def pins() -> dict[str, str]:
-    """The tool pins: the GitHub workflow's ``env`` (the GitLab variables must agree)."""
-    return {k: v for k, v in load(GITHUB)["env"].items() if k.startswith("PINNED_")}
-
-
-@pytest.fixture
-def ci_env(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
-    """What a CI shell step gets here: the pins, ``uvx`` (the stand-in) and the offline uv."""
-    shims = tmp_path / "shims"
-    shims.mkdir()
-    (shims / "uvx").write_text(UVX, encoding="utf-8")
-    (shims / "uvx").chmod(0o755)
-    return {
-        **env,
-        **pins(),
-        "PATH": os.pathsep.join([str(shims), str(BIN), env["PATH"]]),
-        "UVX_LOG": str(tmp_path / "uvx.log"),
-    }
-
-
-def uvx_calls(env: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The tools the stand-in ``uvx`` ran, with their ``--with`` requirements."""
-    log = Path(env["UVX_LOG"])
-    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
-    return [json.loads(line) for line in lines]
 
 
 def run_script(
@@ -253,15 +209,15 @@ def test_tools_are_pinned_to_what_this_project_tests_and_documents() -> None:
     lock = tomllib.loads((REPO / "uv.lock").read_text(encoding="utf-8"))
     locked = {package["name"]: package["version"] for package in lock["package"]}
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pins() == {
+    assert ci_pins() == {
         "PINNED_UV": locked["uv"],
         "PINNED_NOX": locked["nox"],
         "PINNED_NOX_WORKSPACE": Version(project["project"]["version"]).base_version,
     }
     gitlab = {k: v for k, v in load(GITLAB)["variables"].items() if k.startswith("PINNED_")}
-    assert gitlab == pins()
+    assert gitlab == ci_pins()
     table = PINS_TABLE.read_text(encoding="utf-8")
-    for name, version in pins().items():
+    for name, version in ci_pins().items():
         assert re.search(rf"^\| `{name}` \|.*\| `{re.escape(version)}` \|$", table, re.M), name
 
 
