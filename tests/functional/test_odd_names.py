@@ -44,6 +44,7 @@ pytestmark = pytest.mark.functional
 REPO = Path(__file__).resolve().parents[2]
 GITHUB = REPO / "docs" / "ci" / "github-actions.yml"
 GITLAB = REPO / "docs" / "ci" / "gitlab-ci.yml"
+GITLAB_MEMBER = REPO / "docs" / "ci" / "gitlab-member.yml"
 
 #: The workspace's folder (inside tmp_path).
 ROOT_NAME = 'it\'s a "wörk" $(touch PWNED) `touch PWNED` space'
@@ -92,8 +93,8 @@ def root(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> Iterator[Path
 
 
 def shell_env(env: dict[str, str], **values: str) -> dict[str, str]:
-    path = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
-    return {**env, "PATH": path, **values}
+    """A CI step's environment: ``env`` (the ``ci_env`` fixture) and the step's variables."""
+    return {**env, **values}
 
 
 def cli(
@@ -195,14 +196,14 @@ def step_env(step: dict[str, Any], row: dict[str, Any]) -> dict[str, str]:
 
 
 def test_github_member_job_steps_run_with_the_odd_values(
-    root: Path, env: dict[str, str], tmp_path: Path
+    root: Path, env: dict[str, str], ci_env: dict[str, str]
 ) -> None:
     """Each ``run:`` step of the member job, with its ``env:`` from the row, runs as
     written: it echoes the exact folder, runs the session and records the exact key."""
     rows = json.loads(cli(root, env, "matrix", "--format", "json").stdout)
     for row in rows:
         for step in github_member_steps():
-            result = bash(step["run"], root, shell_env(env, **step_env(step, row)))
+            result = bash(step["run"], root, shell_env(ci_env, **step_env(step, row)))
             assert result.returncode == 0, f"{step['name']}: {result.stdout}{result.stderr}"
             if "MEMBER_PATH" in step.get("env", {}):
                 assert f"member folder: {row['path']}\n" in result.stdout
@@ -212,7 +213,7 @@ def test_github_member_job_steps_run_with_the_odd_values(
 
 
 def test_github_plan_step_on_a_pull_request_writes_a_clean_summary(
-    root: Path, env: dict[str, str], tmp_path: Path
+    root: Path, ci_env: dict[str, str], tmp_path: Path
 ) -> None:
     """The plan step, with a change in every odd folder: its outputs parse, each row of the
     step summary's table stays on one line, and a changed path is named as it is (a
@@ -228,7 +229,7 @@ def test_github_plan_step_on_a_pull_request_writes_a_clean_summary(
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    result = bash(plan["run"], root, shell_env(env, **values))
+    result = bash(plan["run"], root, shell_env(ci_env, **values))
     assert result.returncode == 0, result.stderr
     lines = output.read_text(encoding="utf-8").split("\n")
     include = json.loads(dict(line.split("=", 1) for line in lines if line)["matrix"])["include"]
@@ -241,11 +242,13 @@ def test_github_plan_step_on_a_pull_request_writes_a_clean_summary(
 
 
 def test_gitlab_child_pipeline_parses_and_its_jobs_run_with_the_odd_values(
-    root: Path, env: dict[str, str]
+    root: Path, env: dict[str, str], ci_env: dict[str, str]
 ) -> None:
     """The child pipeline (with the docs' template) is valid YAML whose variables are the
     exact paths; each job's script, with its variables as the environment, runs as written."""
-    text = cli(root, env, "matrix", "--format", "gitlab", "--gitlab-template", str(GITLAB)).stdout
+    text = cli(
+        root, env, "matrix", "--format", "gitlab", "--gitlab-template", str(GITLAB_MEMBER)
+    ).stdout
     pipeline = yaml.safe_load(text)
     template = pipeline.pop(".nox-workspace-member")
     assert {
@@ -254,7 +257,7 @@ def test_gitlab_child_pipeline_parses_and_its_jobs_run_with_the_odd_values(
     script = "\n".join(script_line(item) for item in template["script"])
     for name, job in pipeline.items():
         variables = {key: str(value) for key, value in job["variables"].items()}
-        result = bash(script, root, shell_env(env, **variables))
+        result = bash(script, root, shell_env(ci_env, **variables))
         assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
         assert f"member folder: {variables['NW_PATH']}\n" in result.stdout
         assert (root / ".nox-green" / "key").read_text(encoding="utf-8").strip() == variables[
@@ -272,9 +275,11 @@ def script_line(item: str | dict[str, str]) -> str:
     return item
 
 
-def test_gitlab_template_script_items_are_strings() -> None:
+@pytest.mark.parametrize("path", [GITLAB, GITLAB_MEMBER], ids=lambda path: path.name)
+def test_gitlab_template_script_items_are_strings(path: Path) -> None:
     """Every ``script`` item of every job in the GitLab example is a string, as GitLab needs."""
-    pipeline = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))
+    pipeline = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert any("script" in job for job in pipeline.values() if isinstance(job, dict))
     for name, job in pipeline.items():
         if isinstance(job, dict) and "script" in job:
             assert all(isinstance(item, str) for item in job["script"]), name
