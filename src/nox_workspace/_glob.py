@@ -13,13 +13,26 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from nox_workspace._errors import DiscoveryError
+from nox_workspace._errors import ConfigError, DiscoveryError, NoxWorkspaceError
 
-__all__ = ["exclude_matcher", "expand_members", "holds_only_ignored_files", "normalize"]
+__all__ = [
+    "PathMatcher",
+    "clean_relpath",
+    "compile_globs",
+    "escape_glob",
+    "exclude_matcher",
+    "expand_members",
+    "glob_regex",
+    "holds_only_ignored_files",
+    "member_folders",
+    "normalize",
+    "owner",
+]
 
 _MAGIC = re.compile(r"[*?\[]")
 
@@ -27,6 +40,42 @@ _MAGIC = re.compile(r"[*?\[]")
 def normalize(path: Path | str) -> Path:
     """Make ``path`` absolute and remove ``.`` and ``..`` textually, as uv does (no symlinks)."""
     return Path(os.path.normpath(os.path.abspath(path)))
+
+
+def clean_relpath(path: str) -> str:
+    """A ``/``-separated relative path without ``./`` or a trailing ``/`` (``.``: the root).
+
+    A backslash is a separator only on Windows: elsewhere it is part of a file name, which
+    git reports as it is.
+    """
+    text = path.replace("\\", "/") if os.sep == "\\" else path
+    while text.startswith("./"):
+        text = text[2:]
+    text = text.rstrip("/")
+    return text or "."
+
+
+def member_folders(folders: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(folder, member) pairs from member -> folder, longest folder first, the root last.
+
+    The order :func:`owner` needs: the first folder that holds a path is the longest.
+    """
+    pairs = [(clean_relpath(folder), name) for name, folder in folders.items()]
+    return tuple(sorted(pairs, key=lambda pair: (pair[0] == ".", -len(pair[0]), pair[0])))
+
+
+def owner(path: str, folders: tuple[tuple[str, str], ...]) -> str | None:
+    """The member whose folder holds ``path``, from :func:`member_folders`' pairs.
+
+    A root member (folder ``.``) holds every path inside the root, not one outside (``../``).
+    """
+    for folder, name in folders:
+        if folder == ".":
+            if not path.startswith("../"):
+                return name
+        elif path == folder or path.startswith(folder + "/"):
+            return name
+    return None
 
 
 def expand_members(root: Path, pattern: str, source: Path) -> list[Path]:
@@ -119,8 +168,14 @@ def _subdirs(base: Path, seen: tuple[str, ...], pattern: str, source: Path) -> l
 
 
 @cache
-def _glob_regex(pattern: str, *, cross_separators: bool) -> re.Pattern[str]:
-    """Translate a glob to a regular expression; ``*`` crosses ``/`` when asked (uv's exclude)."""
+def glob_regex(pattern: str, *, cross_separators: bool) -> str:
+    """The one glob -> regular expression translator, for every path glob of this package.
+
+    ``*`` and ``?`` stay in one folder, unless ``cross_separators`` (uv's ``exclude``, which
+    matches a whole path). ``**/`` matches any number of folders, ``**`` anything.
+    ``[...]`` is a character class (``[!...]`` negated) whose characters are taken
+    literally, ranges (``a-z``) aside; a ``[`` without its ``]`` is a plain ``[``.
+    """
     out: list[str] = []
     i = 0
     star = ".*" if cross_separators else "[^/]*"
@@ -137,31 +192,107 @@ def _glob_regex(pattern: str, *, cross_separators: bool) -> re.Pattern[str]:
             out.append(star)
         elif char == "?":
             out.append("." if cross_separators else "[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end
+        elif char == "[" and (end := pattern.find("]", i + 2)) != -1:
+            out.append(_char_class(pattern[i + 1 : end]))
+            i = end
         else:
             out.append(re.escape(char))
         i += 1
-    return re.compile("".join(out))
+    return "".join(out)
 
 
-def exclude_matcher(root: Path, patterns: list[str]) -> re.Pattern[str] | None:
-    """One regular expression matching the absolute paths that ``exclude`` removes."""
-    if not patterns:
-        return None
-    regexes = [
-        _glob_regex(normalize(root / pattern).as_posix(), cross_separators=True).pattern
-        for pattern in patterns
+def _char_class(body: str) -> str:
+    """A glob's ``[...]`` body as a regex class: ``!`` negates, ``-`` makes ranges."""
+    negated = body.startswith("!")
+    if negated:
+        body = body[1:]
+    chars = [
+        "-" if char == "-" and 0 < index < len(body) - 1 else re.escape(char)
+        for index, char in enumerate(body)
     ]
-    return re.compile("|".join(f"(?:{regex})" for regex in regexes))
+    return "[" + ("^" if negated else "") + "".join(chars) + "]"
+
+
+def compile_globs(
+    patterns: Iterable[str],
+    *,
+    cross_separators: bool,
+    what: str,
+    source: Path | None,
+    error: type[NoxWorkspaceError] = DiscoveryError,
+) -> re.Pattern[str] | None:
+    """One regular expression for ``patterns`` (``None`` for none); a bad one is one line.
+
+    ``what`` names the setting and ``source`` its file, for the error: a character class
+    such as ``[z-a]`` has no valid translation.
+    """
+    kept = list(patterns)
+    if not kept:
+        return None
+    body = "|".join(
+        f"(?:{glob_regex(pattern, cross_separators=cross_separators)})" for pattern in kept
+    )
+    try:
+        return re.compile(body, re.DOTALL)
+    except re.error as problem:
+        raise error(
+            f"{what} holds an invalid glob ({problem.msg}) in {kept!r}",
+            path=source,
+            hint="fix the character class: a range goes from the lower character to the higher",
+        ) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathMatcher:
+    """Globs over ``/``-separated paths relative to the workspace root (``global``, ``paths``).
+
+    ``*`` and ``?`` match within one folder, ``**`` across folders; a pattern that names a
+    folder covers everything below it (``docs`` matches ``docs/index.md``). A path outside
+    the root starts with ``../``.
+    """
+
+    patterns: tuple[str, ...]
+    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, patterns: Iterable[str], *, source: Path | None = None) -> PathMatcher:
+        """Compile ``patterns`` once into one regular expression."""
+        kept = tuple(dict.fromkeys(p for p in patterns if p.strip()))
+        cleaned = [_strip(pattern) for pattern in kept]
+        folders = [f"{pattern}/**" for pattern in cleaned]
+        regex = compile_globs(
+            (*cleaned, *folders),
+            cross_separators=False,
+            what="[tool.nox-workspace] global",
+            source=source,
+            error=ConfigError,
+        )
+        return cls(patterns=kept, regex=regex)
+
+    def __call__(self, path: str) -> bool:
+        return self.regex is not None and self.regex.fullmatch(path) is not None
+
+
+def _strip(pattern: str) -> str:
+    text = pattern.replace("\\", "/").strip()
+    while text.startswith("./"):
+        text = text[2:]
+    return text.lstrip("/").rstrip("/")
+
+
+def escape_glob(path: str) -> str:
+    """``path`` as a glob that matches exactly that path."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
+
+
+def exclude_matcher(root: Path, patterns: list[str], source: Path) -> re.Pattern[str] | None:
+    """One regular expression matching the absolute paths that ``exclude`` removes."""
+    return compile_globs(
+        (normalize(root / pattern).as_posix() for pattern in patterns),
+        cross_separators=True,
+        what="tool.uv.workspace.exclude",
+        source=source,
+    )
 
 
 def holds_only_ignored_files(directory: Path) -> bool:
@@ -204,7 +335,11 @@ def _ignore_rules(directory: Path) -> tuple[tuple[bool, bool, bool, re.Pattern[s
             line = line.rstrip("/")
             anchored = "/" in line
             line = line.lstrip("/")
-            rules.append((negated, dir_only, anchored, _glob_regex(line, cross_separators=False)))
+            regex = compile_globs(
+                [line], cross_separators=False, what="a .gitignore rule", source=source
+            )
+            if regex is not None:
+                rules.append((negated, dir_only, anchored, regex))
     return tuple(rules)
 
 

@@ -7,6 +7,7 @@ uv would refuse the workspace.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,18 +21,27 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from nox_workspace._errors import DiscoveryError
-from nox_workspace._glob import exclude_matcher, expand_members, holds_only_ignored_files, normalize
+from nox_workspace._glob import (
+    clean_relpath,
+    exclude_matcher,
+    expand_members,
+    holds_only_ignored_files,
+    member_folders,
+    normalize,
+    owner,
+)
+from nox_workspace._settings import Settings, parse_settings
 from nox_workspace._toml import load_toml, load_toml_if_present
 
 #: The distribution name at the start of a PEP 508 requirement.
 _REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
-__all__ = ["Edge", "EdgeKind", "Member", "Workspace", "discover", "load_workspace"]
+__all__ = ["Edge", "EdgeKind", "Member", "Skipped", "Workspace", "discover", "load_workspace"]
 
 EdgeKind = Literal["dependency", "extra", "group"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Edge:
     """``source`` depends on the workspace member ``target``.
 
@@ -46,7 +56,7 @@ class Edge:
     via: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Member:
     """One workspace member, as its ``pyproject.toml`` declares it.
 
@@ -66,7 +76,7 @@ class Member:
     dependency_groups: Mapping[str, tuple[str, ...]] = field(hash=False)
     default_groups: tuple[str, ...] | Literal["all"]
     edges: tuple[Edge, ...]
-    settings: Mapping[str, Any] = field(hash=False)
+    settings: Settings = field(default=Settings(), hash=False)
     dynamic: tuple[str, ...] = ()
 
     @property
@@ -97,12 +107,25 @@ class Member:
         return self.default_groups
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    """A folder a ``members`` glob matched that is not a member, and why (uv is silent)."""
+
+    relpath: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.relpath}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Workspace:
     """A uv workspace: its root, its members (sorted by name) and the root's groups.
 
     A *virtual root* (a root ``pyproject.toml`` without ``[project]``) is not a member, but
-    its ``[dependency-groups]`` still exist (``root_groups``).
+    its ``[dependency-groups]`` still exist (``root_groups``), and so does its
+    ``[tool.nox-workspace]`` (``settings``, which holds ``global`` there). ``skipped`` are the
+    folders the globs matched that uv leaves out silently.
     """
 
     root: Path
@@ -110,7 +133,8 @@ class Workspace:
     members: tuple[Member, ...]
     root_groups: Mapping[str, tuple[str, ...]] = field(hash=False)
     root_default_groups: tuple[str, ...] | Literal["all"]
-    skipped: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()
+    settings: Settings = field(default=Settings(), hash=False)
 
     @property
     def lock_path(self) -> Path:
@@ -147,6 +171,47 @@ class Workspace:
             path=self.pyproject,
             hint=f"members are: {', '.join(self.names) or '(none)'}",
         )
+
+    def select(self, patterns: Iterable[str]) -> tuple[Member, ...]:
+        """The members ``patterns`` name, sorted: one rule for ``members=`` and ``--member``.
+
+        A pattern is a member name in any spelling that normalizes to it (``GREET`` is
+        ``greet``), a member's folder relative to the root, or a glob (``*``, ``?``,
+        ``[...]``) over the normalized names and the folders. A plain pattern that names no
+        member, or patterns that select nothing, are a :class:`DiscoveryError`.
+        """
+        wanted = list(patterns)
+        chosen: dict[str, Member] = {}
+        for pattern in wanted:
+            if any(char in pattern for char in "*?["):
+                name_glob = canonicalize_name(pattern)
+                folder_glob = clean_relpath(pattern)
+                for member in self.members:
+                    if fnmatch.fnmatchcase(member.name, name_glob) or fnmatch.fnmatchcase(
+                        member.relpath, folder_glob
+                    ):
+                        chosen.setdefault(member.name, member)
+                continue
+            folder = clean_relpath(pattern)
+            by_folder = [member for member in self.members if member.relpath == folder]
+            member = by_folder[0] if by_folder else self.member(pattern)
+            chosen.setdefault(member.name, member)
+        if not chosen:
+            raise DiscoveryError(
+                f"{wanted!r} matches no member",
+                path=self.pyproject,
+                hint="members are: " + (", ".join(self.names) or "(none)"),
+            )
+        return tuple(sorted(chosen.values(), key=lambda member: member.name))
+
+    def owner_of(self, path: str) -> Member | None:
+        """The member whose folder holds ``path`` (root-relative, ``/``-separated).
+
+        The longest folder wins when folders nest; a root member holds every path inside
+        the root that no other member holds, and none outside it (``../``).
+        """
+        name = owner(path, member_folders({m.name: m.relpath for m in self.members}))
+        return None if name is None else self.member(name)
 
     def with_edges(self, edges: Iterable[Edge]) -> Workspace:
         """A copy whose members also have ``edges`` (each on its source member)."""
@@ -281,13 +346,13 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
     config = _table(data, "tool", "uv", "workspace", source=pyproject) or {}
     patterns = _strings(config.get("members"), "tool.uv.workspace.members", pyproject)
     excluded = exclude_matcher(
-        root, _strings(config.get("exclude"), "tool.uv.workspace.exclude", pyproject)
+        root, _strings(config.get("exclude"), "tool.uv.workspace.exclude", pyproject), pyproject
     )
     root_sources = _sources(data, pyproject)
 
     # member folder -> (its pyproject.toml, the parsed table)
     found: dict[Path, tuple[Path, Mapping[str, Any]]] = {}
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
     if "project" in data:
         found[root] = (pyproject, data)
     for pattern in patterns:
@@ -295,13 +360,17 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
             if path in found:
                 continue
             if excluded is not None and excluded.fullmatch(path.as_posix()):
-                skipped.append(f"{_rel(root, path)}: excluded")
+                skipped.append(Skipped(relpath=_rel(root, path), reason="excluded"))
                 continue
             member_toml = path / "pyproject.toml"
             member_data = load_toml_if_present(member_toml, DiscoveryError)
             if member_data is None:
                 if path.name.startswith(".") or holds_only_ignored_files(path):
-                    skipped.append(f"{_rel(root, path)}: no pyproject.toml (hidden or ignored)")
+                    skipped.append(
+                        Skipped(
+                            relpath=_rel(root, path), reason="no pyproject.toml (hidden or ignored)"
+                        )
+                    )
                     continue
                 raise DiscoveryError(
                     f"workspace member {_rel(root, path)} (matched by {pattern!r}) "
@@ -323,7 +392,7 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
                 )
             uv_table = _table(member_data, "tool", "uv", source=member_toml) or {}
             if uv_table.get("managed") is False:
-                skipped.append(f"{_rel(root, path)}: tool.uv.managed = false")
+                skipped.append(Skipped(relpath=_rel(root, path), reason="tool.uv.managed = false"))
                 continue
             found[path] = (member_toml, member_data)
 
@@ -344,6 +413,13 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
         _member(root, path, name, *found[path], member_names, root_sources)
         for name, path in sorted(names.items())
     )
+    root_member = next((member for member in members if member.is_root), None)
+    # A root member's table came with the member; a virtual root's is read here.
+    root_settings = (
+        root_member.settings
+        if root_member is not None
+        else parse_settings(data, pyproject, is_root=True, is_member=False)
+    )
     root_groups: Mapping[str, tuple[str, ...]] = (
         next(m.dependency_groups for m in members if m.is_root)
         if "project" in data
@@ -358,6 +434,7 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
             _table(data, "tool", "uv", source=pyproject) or {}, pyproject
         ),
         skipped=tuple(skipped),
+        settings=root_settings,
     )
 
 
@@ -534,7 +611,7 @@ def _member(
         for text in requirements:
             match = _REQUIREMENT_NAME.match(text)
             if match is not None and (target := canonicalize_name(match.group(1))) in reachable:
-                edges.append(Edge(name, target, kind, via))
+                edges.append(Edge(source=name, target=target, kind=kind, via=via))
 
     if reachable:
         add_edges(dependencies, "dependency", None)
@@ -543,20 +620,20 @@ def _member(
         for group, requirements in groups.items():
             add_edges(requirements, "group", group)
 
-    settings = _table(data, "tool", "nox-workspace", source=source) or {}
+    is_root = path == root
     return Member(
         name=name,
         path=path,
         relpath=_rel(root, path),
         pyproject=source,
         virtual=not packaged,
-        is_root=path == root,
+        is_root=is_root,
         requires_python=requires_python,
         dependencies=dependencies,
         optional_dependencies=MappingProxyType(optional),
         dependency_groups=MappingProxyType(groups),
         default_groups=_default_groups(uv_table, source),
         edges=tuple(dict.fromkeys(edges)),
-        settings=MappingProxyType(dict(settings)),
+        settings=parse_settings(data, source, is_root=is_root, is_member=True),
         dynamic=tuple(str(key) for key in project.get("dynamic") or ()),
     )
