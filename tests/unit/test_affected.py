@@ -25,7 +25,6 @@ from nox_workspace._affected import (
 from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
 from nox_workspace._git import _relative
-from nox_workspace._glob import PathMatcher
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Workspace, discover
 from tests.support import affected_members, member_toml, write_tree
@@ -377,27 +376,6 @@ def test_the_lock_rule_agrees_with_comparing_every_closure_in_both_locks(
 
 # --------------------------------------------------------------------------------------------
 # Globs and paths
-
-
-@pytest.mark.parametrize(
-    ("pattern", "path", "matches"),
-    [
-        ("noxfile.py", "noxfile.py", True),
-        ("noxfile.py", "packages/a/noxfile.py", False),
-        ("*.txt", "constraints.txt", True),
-        ("*.txt", "ci/constraints.txt", False),
-        ("**/*.txt", "ci/deep/constraints.txt", True),
-        ("**/*.txt", "constraints.txt", True),
-        (".github", ".github/workflows/ci.yml", True),
-        ("ci/", "ci/run.sh", True),
-        ("./ci/*.sh", "ci/run.sh", True),
-        ("req[0-9].txt", "req1.txt", True),
-        ("req[!0-9].txt", "req1.txt", False),
-        ("../shared/**", "../shared/x", True),
-    ],
-)
-def test_global_globs(pattern: str, path: str, matches: bool) -> None:
-    assert PathMatcher.of([pattern])(path) is matches
 
 
 @pytest.mark.parametrize(

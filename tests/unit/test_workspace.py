@@ -224,3 +224,25 @@ def test_select_refuses_a_name_or_glob_that_matches_nothing(workspace_root: Path
 def test_owner_of_a_path(workspace_root: Path, path: str, owner: str | None) -> None:
     found = discover(workspace_root).owner_of(path)
     assert (found.name if found else None) == owner
+
+
+def test_a_gitignore_with_a_bad_class_is_one_line(tmp_path: Path) -> None:
+    """A folder without ``pyproject.toml`` is checked against ``.gitignore``; a rule whose
+    class has no translation (``[z-a]``) names the file instead of raising ``re.error``.
+    (uv 0.13.9 drops such a ``.gitignore`` and refuses the folder as a member without a
+    ``pyproject.toml``: both refuse the workspace.)"""
+    write_tree(
+        tmp_path,
+        {
+            ".git/HEAD": "ref: refs/heads/main\n",
+            ".gitignore": "[z-a]\n*.log\n",
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
+            "p/a/pyproject.toml": member_toml("a"),
+            "p/b/x.log": "",
+        },
+    )
+    with pytest.raises(DiscoveryError) as caught:
+        discover(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / '.gitignore'}: a .gitignore rule holds an invalid")
+    assert "\n" not in message
