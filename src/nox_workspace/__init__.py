@@ -17,8 +17,9 @@ this with import-linter):
   ``exclude`` globs, ``.gitignore``, the ``global`` globs, the one glob translator, and which
   member folder holds a path. ``_markers``: marker evaluation.
 - Model (no Nox, argparse or subprocess). ``_settings``: ``[tool.nox-workspace]``, parsed and
-  checked once. ``_workspace``: discovery, the member graph, ``select`` (``members=`` and
-  ``--member``), ``owner_of``, name normalization (``canonicalize_name``) and default groups.
+  checked once. ``_pyproject``: one ``pyproject.toml``'s tables, checked as uv checks them.
+  ``_workspace``: discovery, the member graph, ``select`` (``members=`` and ``--member``),
+  ``owner_of``; names are normalized with ``canonicalize_name`` everywhere.
   ``_lock``, ``_walk``: reading ``uv.lock`` and walking a closure. ``_sync``: ``Sync`` and
   ``Target``, their checks and the ``uv sync`` argv. ``_closure``, ``_graph``.
 - Edges. ``_git``: the only git caller. ``_uv``: the only uv caller. ``_venv``, ``_reuse``,

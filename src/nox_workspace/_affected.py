@@ -338,36 +338,26 @@ def _dependency_path(
     return None
 
 
-def plan_affected(
+def _file_reasons(
     workspace: Workspace,
-    changed: Iterable[str],
-    *,
-    since: str = "",
-    old_lock: LockSnapshot | None = None,
-    new_lock: LockSnapshot | None = None,
-    global_globs: Sequence[str] = (),
-) -> Affected:
-    """Decide which members the changed paths affect (see the module docstring for the rules).
-
-    ``changed`` are paths relative to the workspace root, ``/``-separated (deleted and
-    renamed paths included). ``old_lock`` and ``new_lock`` are the lock at the base revision
-    and now; ``None`` means absent. They are read only when ``uv.lock`` is among the changed
-    paths. ``global_globs`` are added to the root ``pyproject.toml``, which is always global.
-    """
-    paths = tuple(sorted({clean_relpath(path) for path in changed}))
+    paths: Sequence[str],
+    old_lock: LockSnapshot | None,
+    global_globs: Sequence[str],
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Each member's reasons from the changed files (its own, its old folder's, the global
+    ones), and the changed paths no member holds. ``old_lock`` gives the old folders."""
     names = workspace.names
     members = {member.name: member for member in workspace.members}
     current = member_folders({member.name: member.relpath for member in workspace.members})
-    lock_changed = LOCK_FILE in paths
     old_folders: tuple[tuple[str, str], ...] = ()
-    if lock_changed and old_lock is not None:
+    if old_lock is not None:
         previous = {
             name: folder
             for name, folder in old_lock.member_folders().items()
             if name in members and clean_relpath(folder) != members[name].relpath
         }
         old_folders = member_folders(previous)
-    is_global = PathMatcher.of(("pyproject.toml", *global_globs))
+    is_global = PathMatcher.of(("pyproject.toml", *global_globs), source=workspace.pyproject)
 
     owned: dict[str, list[str]] = {name: [] for name in names}
     owned_before: dict[str, list[str]] = {name: [] for name in names}
@@ -394,6 +384,46 @@ def plan_affected(
         reasons[name] += _listed(owned[name], "changed")
         reasons[name] += _listed(owned_before[name], "changed in its folder at the base revision")
         reasons[name] += _listed(global_hits, "global file changed")
+    return reasons, outside
+
+
+def _why_not(workspace: Workspace, member: Member, lock_note: str | None) -> list[str]:
+    """The reasons a member is not affected, one per rule."""
+    folder = "the workspace root" if member.relpath == "." else member.relpath
+    upstream = [other for other in workspace.upstream([member.name]) if other != member.name]
+    return [
+        f"no changed file under {folder}",
+        f"no member it depends on is affected ({', '.join(upstream)})"
+        if upstream
+        else "depends on no other member",
+        lock_note or "uv.lock unchanged",
+        "no global file changed",
+    ]
+
+
+def plan_affected(
+    workspace: Workspace,
+    changed: Iterable[str],
+    *,
+    since: str = "",
+    old_lock: LockSnapshot | None = None,
+    new_lock: LockSnapshot | None = None,
+    global_globs: Sequence[str] = (),
+) -> Affected:
+    """Decide which members the changed paths affect (see the module docstring for the rules).
+
+    ``changed`` are paths relative to the workspace root, ``/``-separated (deleted and
+    renamed paths included). ``old_lock`` and ``new_lock`` are the lock at the base revision
+    and now; ``None`` means absent. They are read only when ``uv.lock`` is among the changed
+    paths. ``global_globs`` are added to the root ``pyproject.toml``, which is always global.
+    """
+    paths = tuple(sorted({clean_relpath(path) for path in changed}))
+    names = workspace.names
+    members = {member.name: member for member in workspace.members}
+    lock_changed = LOCK_FILE in paths
+    reasons, outside = _file_reasons(
+        workspace, paths, old_lock if lock_changed else None, global_globs
+    )
     lock_unchanged_note: dict[str, str] = {}
     if lock_changed:
         diff = _LockDiff.of(old_lock, new_lock) if old_lock and new_lock else None
@@ -425,17 +455,7 @@ def plan_affected(
         if reasons[name]:
             affected.append(name)
             continue
-        folder = "the workspace root" if member.relpath == "." else member.relpath
-        lines = [f"no changed file under {folder}"]
-        upstream = [other for other in workspace.upstream([name]) if other != name]
-        lines.append(
-            f"no member it depends on is affected ({', '.join(upstream)})"
-            if upstream
-            else "depends on no other member"
-        )
-        lines.append(lock_unchanged_note.get(name, "uv.lock unchanged"))
-        lines.append("no global file changed")
-        why_not[name] = lines
+        why_not[name] = _why_not(workspace, member, lock_unchanged_note.get(name))
 
     final = {name: tuple(reasons[name] or why_not[name]) for name in names}
     return Affected(

@@ -245,6 +245,7 @@ def build_rows(
     the sessions: it counts among the global files of every key. ``files`` lists a
     workspace's files with their blob ids (default :func:`file_index`).
     """
+    # One loop on purpose: the key's payload is easiest to audit in one place.
     states: dict[Path, _WorkspaceState] = {}
     rows: list[Row] = []
     ordered = [g for g in generated if not g.target.all_packages]

@@ -100,6 +100,7 @@ def session(
     one); ``--reuse-venv=never`` still forces a fresh one.
     """
 
+    # Long only by its keyword signature and docstring; the work is in _register.
     if reuse_venv is True and _fresh_venvs_requested(sys.argv):
         reuse_venv = None  # let Nox's explicit "no" recreate the venv
 
@@ -227,6 +228,7 @@ def _register(
     venv_backend: str,
     default: bool,
 ) -> None:
+    # Over 60 lines by the decorator's keywords it passes on to each session it adds.
     if python is False or venv_backend == "none":
         raise ConfigError(
             f"session {prefix!r} needs a virtualenv to sync into",
