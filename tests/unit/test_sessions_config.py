@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import nox_workspace
 from nox_workspace import ConfigError, Sync, Target, discover, pythons
 from nox_workspace._sessions import _fresh_venvs_requested
 from tests.support import member_toml, write_tree
@@ -152,3 +153,26 @@ def test_the_union_checks_extras_as_it_checks_groups(tmp_path: Path) -> None:
     union(Sync(extras=["fast"])).validate("all")
     with pytest.raises(ConfigError, match="asks for extra 'nope', which no member defines"):
         union(Sync(extras=["nope"])).validate("all")
+
+
+def test_a_union_session_with_an_unknown_extra_fails_when_the_noxfile_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The decorator refuses the union's unknown extra with one line, before any venv."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a"]\n',
+            "a/pyproject.toml": member_toml("a", extras={"fast": ["alpha"]}),
+        },
+    )
+
+    def body(session: object, target: Target) -> None:
+        raise AssertionError("never runs")
+
+    decorate = nox_workspace.session(
+        union="all", members=[], sync=Sync(extras=["nope"]), root=tmp_path
+    )
+    with pytest.raises(SystemExit):
+        decorate(body)
+    assert "asks for extra 'nope', which no member defines" in capsys.readouterr().err
