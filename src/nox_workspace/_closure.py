@@ -23,12 +23,11 @@ def target_closure(
     """What a session's sync installs: the target's closure plus its tool groups, by name."""
     sync = target.sync
     if target.all_packages:
-        defaults = target.workspace.root_default_groups
         packages = lock.all_packages_closure(
             extras=sync.extras,
             all_extras=sync.all_extras,
             groups=sync.groups,
-            default_groups=defaults if sync.default_groups else (),
+            default_groups=target.default_groups,
             environment=environment,
         )
     else:
@@ -38,7 +37,7 @@ def target_closure(
             extras=sync.extras,
             all_extras=sync.all_extras,
             groups=sync.groups,
-            default_groups=member.default_groups if sync.default_groups else (),
+            default_groups=target.default_groups,
             environment=environment,
         )
     if not sync.tool_groups:

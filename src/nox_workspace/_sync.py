@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from packaging.utils import canonicalize_name
 
@@ -133,6 +134,19 @@ class Target:
         if self.all_packages or len(self.members) != 1:
             return self.workspace.root
         return self.members[0].path
+
+    @property
+    def default_groups(self) -> tuple[str, ...] | Literal["all"]:
+        """The default groups uv turns on for this target: the one home of that rule.
+
+        One ``--package``: the member's ``[tool.uv] default-groups`` (since uv 0.12.2, not the
+        root's); ``--all-packages``: the root's; none with ``Sync(default_groups=False)``.
+        """
+        if not self.sync.default_groups:
+            return ()
+        if self.all_packages:
+            return self.workspace.root_default_groups
+        return self.member.default_groups
 
     def validate(self, session: str) -> None:
         """Fail with one line when a group or extra does not exist where uv would look.

@@ -93,3 +93,25 @@ def test_tool_groups_are_exported_through_an_anchor_member(workspace: Workspace)
 def test_a_tool_group_the_root_lacks_is_refused(workspace: Workspace) -> None:
     with pytest.raises(ConfigError, match="overlays tool group 'docs'"):
         member(workspace, "lib", Sync(tool_groups=["docs"])).validate("test")
+
+
+def test_default_groups_are_the_members_or_the_roots(tmp_path: Path) -> None:
+    """A member's session turns on the member's default groups, the union the root's."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.uv.workspace]\nmembers = ["a", "b"]\n[tool.uv]\ndefault-groups = ["lint"]\n'
+                '[dependency-groups]\nlint = ["ruff"]\n'
+            ),
+            "a/pyproject.toml": member_toml(
+                "a", groups={"test": ["x"]}, extra_toml='[tool.uv]\ndefault-groups = ["test"]\n'
+            ),
+            "b/pyproject.toml": member_toml("b"),
+        },
+    )
+    workspace = discover(tmp_path)
+    assert member(workspace, "a", Sync()).default_groups == ("test",)
+    assert member(workspace, "b", Sync()).default_groups == ("dev",)
+    assert union(workspace, Sync()).default_groups == ("lint",)
+    assert member(workspace, "a", Sync(default_groups=False)).default_groups == ()
