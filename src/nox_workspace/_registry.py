@@ -7,13 +7,12 @@ adapter. :func:`reset` forgets everything, for tests and for a second load of a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nox_workspace._errors import ConfigError
 from nox_workspace._sync import Target
-from nox_workspace._workspace import Workspace
+from nox_workspace._workspace import Workspace, discover
 
 __all__ = [
     "GeneratedSession",
@@ -76,10 +75,10 @@ def registered(start: int = 0) -> tuple[GeneratedSession, ...]:
     return tuple(_SESSIONS[start:])
 
 
-def discover_once(start: Path, origin: object, discover: Callable[[Path], Workspace]) -> Workspace:
+def discover_once(start: Path, origin: object) -> Workspace:
     """Discover the workspace once per load of a noxfile, however many decorators it has.
 
-    ``origin`` is the noxfile's globals (one load of one noxfile); ``discover`` does the work.
+    ``origin`` is the noxfile's globals: one load of one noxfile.
     """
     folder = start.resolve()
     for known_folder, known_origin, workspace in _DISCOVERED:

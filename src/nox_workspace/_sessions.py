@@ -110,7 +110,7 @@ def session(
             _check_nox()
             _register(
                 function,
-                workspace=_registry.discover_once(start, function.__globals__, discover),
+                workspace=_registry.discover_once(start, function.__globals__),
                 prefix=name or function.__name__,
                 python=python,
                 sync=sync if sync is not None else Sync(),
