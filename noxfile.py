@@ -26,9 +26,10 @@ def tests(session: nox.Session, target: Target) -> None:
 
 @nox_workspace.session(union="lint", members=[], sync=Sync(groups=["lint"], default_groups=False))
 def lint(session: nox.Session, target: Target) -> None:
-    """Check formatting and lint rules with ruff."""
+    """Check formatting and lint rules with ruff, and the package's layers with import-linter."""
     session.run("ruff", "format", "--check", ".")
     session.run("ruff", "check", ".")
+    session.run("lint-imports")
 
 
 @nox_workspace.session(union="types", members=[], sync=Sync(groups=["types"], default_groups=False))

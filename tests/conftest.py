@@ -1,11 +1,16 @@
-"""Shared fixtures: a wheelhouse of tiny third-party packages and a private uv cache."""
+"""Shared fixtures: a wheelhouse of tiny third-party packages, a private uv cache, and a clean
+slate of registries for every test."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import nox.registry
 import pytest
 
+from nox_workspace import _registry
+from nox_workspace._lock import clear_lock_cache
 from tests.support import make_wheel, tool_env
 
 #: The third-party packages every test workspace can depend on, offline.
@@ -43,3 +48,18 @@ def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def env(uv_cache: Path) -> dict[str, str]:
     """The environment for running uv and nox offline in a test."""
     return tool_env(uv_cache)
+
+
+def _forget_everything() -> None:
+    nox.registry.reset()
+    _registry.reset()
+    clear_lock_cache()
+
+
+@pytest.fixture(autouse=True)
+def fresh_registries() -> Iterator[None]:
+    """Each test starts and ends with no Nox session, no nox-workspace session, no cached
+    discovery and no cached lock, so that no test sees what another one registered or read."""
+    _forget_everything()
+    yield
+    _forget_everything()

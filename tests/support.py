@@ -425,3 +425,22 @@ def affected_members() -> dict[str, str]:
         "packages/leaf/pyproject.toml": member_toml("leaf", dependencies=["alpha"]),
         "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
     }
+
+
+def cli_argv(*args: str) -> list[str]:
+    """The command line of ``python -m nox_workspace ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "nox_workspace", *args]
+
+
+def cli(
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m nox_workspace ARGS`` in ``cwd`` and capture its output (not checked)."""
+    return subprocess.run(
+        cli_argv(*args),
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -19,161 +19,41 @@ A pull request should run only the member sessions it can break. The rules, in o
 * Any other changed file (a README at a virtual root, say) affects no member.
 
 The core (:func:`plan_affected`) is pure: it takes the changed paths and the two locks as
-data. The edge (:func:`changes_since`, :func:`affected_since`) asks git, with a handful of
-``git`` calls: ``rev-parse`` (is this a repository, does REF exist), ``diff --name-only REF``
-(committed, staged and unstaged changes against the working tree), ``ls-files --others``
-(untracked files) and, only when ``uv.lock`` changed, ``show REF:uv.lock``.
+data. :func:`affected_since` asks git (through ``_git``, the only git caller) what changed
+and, only when ``uv.lock`` changed, for the lock at the base revision.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import os
-import re
-import subprocess
-import sys
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from nox_workspace._closure import complete_edges, target_closure
-from nox_workspace._errors import ConfigError, GitError, LockError
+from nox_workspace._errors import LockError
+from nox_workspace._git import changes_since, file_at
+from nox_workspace._glob import PathMatcher, clean_relpath, member_folders, owner
 from nox_workspace._lock import Lock, LockedPackage, parse_lock
 from nox_workspace._sync import Sync, Target
+from nox_workspace._toml import loads_toml
 from nox_workspace._workspace import Edge, Member, Workspace
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 only
-    import tomli as tomllib
-
-__all__ = [
-    "Affected",
-    "GitChanges",
-    "LockSnapshot",
-    "PathMatcher",
-    "affected_since",
-    "changes_since",
-    "global_patterns",
-    "plan_affected",
-    "run_git",
-]
+__all__ = ["LOCK_FILE", "Affected", "LockSnapshot", "affected_since", "plan_affected"]
 
 LOCK_FILE = "uv.lock"
 _MAX_FILES_LISTED = 5
-_SHALLOW_HINT = (
-    "fetch it first (git fetch origin BRANCH); in a shallow clone fetch the history too "
-    "(actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 on GitLab)"
-)
-
-
-# --------------------------------------------------------------------------------------------
-# Globs
-
-
-def _glob_regex(pattern: str) -> str:
-    """A regular expression for a path glob: ``*`` and ``?`` stay in one folder, ``**`` not."""
-    text = pattern.replace("\\", "/").strip()
-    while text.startswith("./"):
-        text = text[2:]
-    text = text.lstrip("/").rstrip("/")
-    out: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if text.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-        elif text.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif char == "*":
-            out.append("[^/]*")
-            index += 1
-        elif char == "?":
-            out.append("[^/]")
-            index += 1
-        elif char == "[":
-            end = text.find("]", index + 2)
-            if end == -1:
-                out.append(re.escape(char))
-                index += 1
-                continue
-            body = text[index + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-            index = end + 1
-        else:
-            out.append(re.escape(char))
-            index += 1
-    return "".join(out)
-
-
-@dataclass(frozen=True, slots=True)
-class PathMatcher:
-    """Globs over ``/``-separated paths relative to the workspace root.
-
-    ``*`` and ``?`` match within one folder, ``**`` across folders; a pattern that names a
-    folder covers everything below it (``docs`` matches ``docs/index.md``). A path outside
-    the root starts with ``../``.
-    """
-
-    patterns: tuple[str, ...]
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def of(cls, patterns: Iterable[str]) -> PathMatcher:
-        """Compile ``patterns`` once into one regular expression."""
-        kept = tuple(dict.fromkeys(p for p in patterns if p.strip()))
-        if not kept:
-            return cls(())
-        body = "|".join(f"(?:{_glob_regex(p)})" for p in kept)
-        try:
-            regex = re.compile(f"(?:{body})(?:/.*)?", re.DOTALL)
-        except re.error as error:
-            raise ConfigError(f"invalid global glob in {list(kept)!r}: {error}") from None
-        return cls(kept, regex)
-
-    def __call__(self, path: str) -> bool:
-        return self._regex is not None and self._regex.fullmatch(path) is not None
-
-
-def escape_glob(path: str) -> str:
-    """``path`` as a glob that matches exactly that path."""
-    return re.sub(r"([*?\[])", r"[\1]", path)
-
-
-def global_patterns(workspace: Workspace) -> tuple[str, ...]:
-    """The root ``pyproject.toml``'s ``[tool.nox-workspace] global`` globs (validated)."""
-    root_member = workspace.root_member
-    if root_member is not None:
-        settings: Mapping[str, Any] = root_member.settings
-    else:
-        from nox_workspace._toml import load_toml
-
-        data = load_toml(workspace.pyproject, ConfigError)
-        tool = data.get("tool", {})
-        table = tool.get("nox-workspace", {}) if isinstance(tool, Mapping) else {}
-        settings = table if isinstance(table, Mapping) else {}
-    value = settings.get("global", [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(
-            "[tool.nox-workspace] global must be a list of path globs",
-            path=workspace.pyproject,
-            hint='e.g. global = ["noxfile.py", ".github/workflows/**"]',
-        )
-    return tuple(value)
 
 
 # --------------------------------------------------------------------------------------------
 # Locks as data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LockSnapshot:
     """A parsed lock and its raw ``[[package]]`` tables, so entries can be compared.
 
@@ -191,17 +71,12 @@ class LockSnapshot:
         lock = parse_lock(data, path)
         raw = data.get("package", [])
         header = {key: value for key, value in data.items() if key not in ("package", "revision")}
-        return cls(lock, dict(zip(lock.packages, raw, strict=False)), header)
+        return cls(lock=lock, entries=dict(zip(lock.packages, raw, strict=False)), header=header)
 
     @classmethod
     def from_bytes(cls, raw: bytes, path: Path | str) -> LockSnapshot:
         """Parse lock file bytes; a lock that does not parse is a :class:`LockError`."""
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise LockError(f"is not a readable lock ({detail})", path=path) from None
-        return cls.from_mapping(data, Path(path))
+        return cls.from_mapping(loads_toml(raw, LockError, display=path), Path(path))
 
     def member_folders(self) -> dict[str, str]:
         """Member name -> its folder relative to the root, as this lock records it."""
@@ -211,7 +86,7 @@ class LockSnapshot:
             if package.name in members and package.source in ("editable", "virtual", "directory"):
                 folder = entry.get("source", {}).get(package.source)
                 if isinstance(folder, str):
-                    folders[package.name] = _clean(folder)
+                    folders[package.name] = clean_relpath(folder)
         return folders
 
 
@@ -288,10 +163,6 @@ def _shape(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key not in _NOT_SHAPE}
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def _reaching(snapshot: LockSnapshot, targets: set[str]) -> frozenset[str]:
     """Names of the packages from which one of ``targets`` can be reached through any edge.
 
@@ -305,7 +176,7 @@ def _reaching(snapshot: LockSnapshot, targets: set[str]) -> frozenset[str]:
             lists.extend(entry.get(table, {}).values())
         for edges in lists:
             for edge in edges:
-                dependents.setdefault(_norm(edge["name"]), []).append(package.name)
+                dependents.setdefault(canonicalize_name(edge["name"]), []).append(package.name)
     seen = set(targets)
     stack = list(targets)
     while stack:
@@ -319,7 +190,7 @@ def _reaching(snapshot: LockSnapshot, targets: set[str]) -> frozenset[str]:
 def _closure(snapshot: LockSnapshot, workspace: Workspace, member: Member) -> _Closure | str:
     """The member's closure with its default groups (union over platforms), or why not."""
     try:
-        target = Target(workspace, (member,), Sync())
+        target = Target(workspace=workspace, members=(member,), sync=Sync())
         return frozenset(target_closure(snapshot.lock, target, None))
     except LockError as error:
         return error.problem
@@ -383,7 +254,7 @@ def _lock_reasons(workspace: Workspace, member: Member, diff: _LockDiff) -> list
 # The pure core
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Affected:
     """Which members a change affects, and why each member is or is not affected.
 
@@ -431,39 +302,6 @@ class Affected:
         return "\n".join(lines)
 
 
-def _clean(path: str) -> str:
-    """A ``/``-separated relative path without ``./`` or a trailing ``/``.
-
-    A backslash is a separator only on Windows: elsewhere it is part of a file name, which
-    git reports as it is.
-    """
-    text = path.replace("\\", "/") if os.sep == "\\" else path
-    while text.startswith("./"):
-        text = text[2:]
-    text = text.rstrip("/")
-    return text or "."
-
-
-def _owner(path: str, folders: Sequence[tuple[str, str]]) -> str | None:
-    """The member whose folder holds ``path``: the longest match (folders sorted longest first).
-
-    A root member (folder ``.``) holds every path inside the root, not one outside (``../``).
-    """
-    for folder, name in folders:
-        if folder == ".":
-            if not path.startswith("../"):
-                return name
-        elif path == folder or path.startswith(folder + "/"):
-            return name
-    return None
-
-
-def _by_length(folders: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(folder, member) pairs, longest folder first; the root (``.``) last."""
-    pairs = [(_clean(folder), name) for name, folder in folders.items()]
-    return sorted(pairs, key=lambda pair: (pair[0] == ".", -len(pair[0]), pair[0]))
-
-
 def _listed(paths: Sequence[str], what: str) -> list[str]:
     lines = [f"{what}: {path}" for path in paths[:_MAX_FILES_LISTED]]
     if len(paths) > _MAX_FILES_LISTED:
@@ -500,6 +338,69 @@ def _dependency_path(
     return None
 
 
+def _file_reasons(
+    workspace: Workspace,
+    paths: Sequence[str],
+    old_lock: LockSnapshot | None,
+    global_globs: Sequence[str],
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Each member's reasons from the changed files (its own, its old folder's, the global
+    ones), and the changed paths no member holds. ``old_lock`` gives the old folders."""
+    names = workspace.names
+    members = {member.name: member for member in workspace.members}
+    current = member_folders({member.name: member.relpath for member in workspace.members})
+    old_folders: tuple[tuple[str, str], ...] = ()
+    if old_lock is not None:
+        previous = {
+            name: folder
+            for name, folder in old_lock.member_folders().items()
+            if name in members and clean_relpath(folder) != members[name].relpath
+        }
+        old_folders = member_folders(previous)
+    is_global = PathMatcher.of(("pyproject.toml", *global_globs), source=workspace.pyproject)
+
+    owned: dict[str, list[str]] = {name: [] for name in names}
+    owned_before: dict[str, list[str]] = {name: [] for name in names}
+    global_hits: list[str] = []
+    outside: list[str] = []
+    for path in paths:
+        if path == LOCK_FILE:
+            continue
+        if is_global(path):
+            global_hits.append(path)
+            continue
+        holder = owner(path, current)
+        if holder is not None:
+            owned[holder].append(path)
+            continue
+        holder = owner(path, old_folders)
+        if holder is not None:
+            owned_before[holder].append(path)
+        else:
+            outside.append(path)
+
+    reasons: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        reasons[name] += _listed(owned[name], "changed")
+        reasons[name] += _listed(owned_before[name], "changed in its folder at the base revision")
+        reasons[name] += _listed(global_hits, "global file changed")
+    return reasons, outside
+
+
+def _why_not(workspace: Workspace, member: Member, lock_note: str | None) -> list[str]:
+    """The reasons a member is not affected, one per rule."""
+    folder = "the workspace root" if member.relpath == "." else member.relpath
+    upstream = [other for other in workspace.upstream([member.name]) if other != member.name]
+    return [
+        f"no changed file under {folder}",
+        f"no member it depends on is affected ({', '.join(upstream)})"
+        if upstream
+        else "depends on no other member",
+        lock_note or "uv.lock unchanged",
+        "no global file changed",
+    ]
+
+
 def plan_affected(
     workspace: Workspace,
     changed: Iterable[str],
@@ -516,46 +417,13 @@ def plan_affected(
     and now; ``None`` means absent. They are read only when ``uv.lock`` is among the changed
     paths. ``global_globs`` are added to the root ``pyproject.toml``, which is always global.
     """
-    paths = tuple(sorted({_clean(path) for path in changed}))
+    paths = tuple(sorted({clean_relpath(path) for path in changed}))
     names = workspace.names
     members = {member.name: member for member in workspace.members}
-    current = _by_length({member.name: member.relpath for member in workspace.members})
     lock_changed = LOCK_FILE in paths
-    old_folders: list[tuple[str, str]] = []
-    if lock_changed and old_lock is not None:
-        previous = {
-            name: folder
-            for name, folder in old_lock.member_folders().items()
-            if name in members and _clean(folder) != members[name].relpath
-        }
-        old_folders = _by_length(previous)
-    is_global = PathMatcher.of(("pyproject.toml", *global_globs))
-
-    owned: dict[str, list[str]] = {name: [] for name in names}
-    owned_before: dict[str, list[str]] = {name: [] for name in names}
-    global_hits: list[str] = []
-    outside: list[str] = []
-    for path in paths:
-        if path == LOCK_FILE:
-            continue
-        if is_global(path):
-            global_hits.append(path)
-            continue
-        owner = _owner(path, current)
-        if owner is not None:
-            owned[owner].append(path)
-            continue
-        owner = _owner(path, old_folders)
-        if owner is not None:
-            owned_before[owner].append(path)
-        else:
-            outside.append(path)
-
-    reasons: dict[str, list[str]] = {name: [] for name in names}
-    for name in names:
-        reasons[name] += _listed(owned[name], "changed")
-        reasons[name] += _listed(owned_before[name], "changed in its folder at the base revision")
-        reasons[name] += _listed(global_hits, "global file changed")
+    reasons, outside = _file_reasons(
+        workspace, paths, old_lock if lock_changed else None, global_globs
+    )
     lock_unchanged_note: dict[str, str] = {}
     if lock_changed:
         diff = _LockDiff.of(old_lock, new_lock) if old_lock and new_lock else None
@@ -587,17 +455,7 @@ def plan_affected(
         if reasons[name]:
             affected.append(name)
             continue
-        folder = "the workspace root" if member.relpath == "." else member.relpath
-        lines = [f"no changed file under {folder}"]
-        upstream = [other for other in workspace.upstream([name]) if other != name]
-        lines.append(
-            f"no member it depends on is affected ({', '.join(upstream)})"
-            if upstream
-            else "depends on no other member"
-        )
-        lines.append(lock_unchanged_note.get(name, "uv.lock unchanged"))
-        lines.append("no global file changed")
-        why_not[name] = lines
+        why_not[name] = _why_not(workspace, member, lock_unchanged_note.get(name))
 
     final = {name: tuple(reasons[name] or why_not[name]) for name in names}
     return Affected(
@@ -611,119 +469,7 @@ def plan_affected(
 
 
 # --------------------------------------------------------------------------------------------
-# The git edge
-
-
-def run_git(args: Sequence[str], cwd: Path) -> bytes:
-    """Run ``git ARGS`` in ``cwd``; its stdout, or a :class:`GitError` with git's own line."""
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            check=False,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
-        )
-    except FileNotFoundError:
-        raise GitError(
-            "git is not installed or not on PATH",
-            hint="install git; --since needs the repository's history",
-        ) from None
-    if proc.returncode != 0:
-        message = _first_line(proc.stderr) or f"git {args[0]} exited {proc.returncode}"
-        if "not a git repository" in message:
-            raise GitError(
-                "is not inside a git repository",
-                path=cwd,
-                hint="--since compares with a git revision; run from a clone",
-            )
-        raise GitError(f"git {' '.join(args[:2])} failed: {message}", path=cwd)
-    return proc.stdout
-
-
-def _first_line(raw: bytes) -> str:
-    for line in raw.decode("utf-8", "replace").splitlines():
-        text = line.strip()
-        if text:
-            return text.removeprefix("fatal: ").removeprefix("error: ")
-    return ""
-
-
-def _split(raw: bytes) -> list[str]:
-    return [item for item in raw.decode("utf-8", "surrogateescape").split("\0") if item]
-
-
-@dataclass(frozen=True, slots=True)
-class GitChanges:
-    """What changed from ``since`` (resolved to ``commit``) to the working tree.
-
-    ``paths`` are relative to the workspace root (``../x`` for a file outside it); ``prefix``
-    is the root's folder inside the repository (``""`` at the top).
-    """
-
-    since: str
-    commit: str
-    prefix: str
-    paths: tuple[str, ...]
-
-
-def changes_since(root: Path, since: str, *, untracked: bool = True) -> GitChanges:
-    """Ask git what changed from revision ``since`` to the working tree below ``root``.
-
-    Committed, staged and unstaged changes (deletions, and both sides of a rename) and,
-    unless ``untracked=False``, untracked files that are not ignored.
-    """
-    if not since or since.startswith("-"):
-        raise GitError(
-            f"{since!r} is not a git revision", hint="pass --since REF, e.g. origin/main"
-        )
-    try:
-        out = run_git(["rev-parse", "--show-prefix", "--verify", f"{since}^{{commit}}"], root)
-    except GitError as error:
-        if "Needed a single revision" in error.problem or "unknown revision" in error.problem:
-            raise GitError(
-                f"unknown git revision {since!r}", path=root, hint=_SHALLOW_HINT
-            ) from None
-        raise
-    # Two lines: the root's folder in the repository (empty at the top), then the commit.
-    lines = out.decode("utf-8", "surrogateescape").split("\n")
-    if len(lines) < 2 or not lines[1].strip():
-        raise GitError(f"git rev-parse gave no commit for {since!r}", path=root)
-    prefix, commit = lines[0].strip(), lines[1].strip()
-
-    top_paths = _split(
-        run_git(["diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", commit, "--"], root)
-    )
-    if untracked:
-        top_paths += _split(
-            run_git(["ls-files", "--others", "--exclude-standard", "--full-name", "-z"], root)
-        )
-    return GitChanges(
-        since=since,
-        commit=commit,
-        prefix=prefix,
-        paths=tuple(sorted({_relative(path, prefix) for path in top_paths})),
-    )
-
-
-def _relative(path: str, prefix: str) -> str:
-    """A repository path (``prefix`` is the root's folder in it) relative to the root."""
-    if not prefix:
-        return path
-    if path.startswith(prefix):
-        return path[len(prefix) :]
-    depth = prefix.rstrip("/").count("/") + 1
-    return "../" * depth + path
-
-
-def old_lock_bytes(root: Path, changes: GitChanges) -> bytes | None:
-    """``uv.lock`` at the base revision, or ``None`` when it did not exist there."""
-    try:
-        return run_git(["show", f"{changes.commit}:{changes.prefix}{LOCK_FILE}"], root)
-    except GitError as error:
-        if "does not exist" in error.problem or "exists on disk, but not in" in error.problem:
-            return None
-        raise
+# With git
 
 
 def affected_since(
@@ -735,12 +481,12 @@ def affected_since(
 ) -> Affected:
     """The members affected by the change from git revision ``since`` to the working tree."""
     workspace = complete_edges(workspace)
-    globs = (*global_patterns(workspace), *extra_globals)
+    globs = (*workspace.settings.global_globs, *extra_globals)
     changes = changes_since(workspace.root, since, untracked=untracked)
     old: LockSnapshot | None = None
     new: LockSnapshot | None = None
     if LOCK_FILE in changes.paths:
-        raw_old = old_lock_bytes(workspace.root, changes)
+        raw_old = file_at(workspace.root, changes, LOCK_FILE)
         if raw_old is not None:
             old = LockSnapshot.from_bytes(raw_old, f"{since}:{changes.prefix}{LOCK_FILE}")
         try:
@@ -751,38 +497,4 @@ def affected_since(
             new = LockSnapshot.from_bytes(raw_new, workspace.lock_path)
     return plan_affected(
         workspace, changes.paths, since=since, old_lock=old, new_lock=new, global_globs=globs
-    )
-
-
-def add_change_arguments(parser: argparse.ArgumentParser, *, since_required: bool) -> None:
-    """The options that say which change to plan for: ``--since`` and what counts in it.
-
-    Shared by ``affected`` (where ``--since`` is required) and ``matrix`` (where it narrows
-    the rows, and the other options apply only with it).
-    """
-    if since_required:
-        parser.add_argument("--since", required=True, metavar="REF", help="the git revision")
-    else:
-        parser.add_argument(
-            "--since",
-            metavar="REF",
-            default=None,
-            help="keep only the rows of members affected by the change from git REF",
-        )
-    scope = "" if since_required else "with --since: "
-    parser.add_argument(
-        "--no-untracked", action="store_true", help=f"{scope}ignore untracked files"
-    )
-    parser.add_argument(
-        "--global",
-        dest="globals",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="a file that affects every member (added to [tool.nox-workspace] global)",
-    )
-    parser.add_argument(
-        "--explain",
-        action="store_true",
-        help=f"{scope}say (on stderr, for the matrix) why each member is affected or not",
     )

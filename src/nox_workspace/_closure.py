@@ -49,7 +49,9 @@ def closure_of(
         all_extras=all_extras,
     )
     lock = read_lock(workspace.lock_path)
-    return target_closure(lock, Target(workspace, (member,), sync), environment)
+    return target_closure(
+        lock, Target(workspace=workspace, members=(member,), sync=sync), environment
+    )
 
 
 def complete_edges(workspace: Workspace, lock: Lock | None = None) -> Workspace:
@@ -68,7 +70,7 @@ def complete_edges(workspace: Workspace, lock: Lock | None = None) -> Workspace:
         except LockError:
             return workspace
     edges = [
-        Edge(source, target, kind, via)  # type: ignore[arg-type]
+        Edge(source=source, target=target, kind=kind, via=via)  # type: ignore[arg-type]
         for source, target, kind, via in lock.member_edges()
         if source in dynamic and kind != "group" and target in workspace.names
     ]

@@ -74,7 +74,7 @@ def _wanted_by(
     """Package name -> the members whose default closure holds it (only when leaks exist)."""
     owners: dict[str, list[str]] = {}
     for member in workspace.members:
-        target = Target(workspace, (member,), Sync())
+        target = Target(workspace=workspace, members=(member,), sync=Sync())
         for package in target_closure(lock, target, environment):
             owners.setdefault(package.name, []).append(member.name)
     return {name: tuple(members) for name, members in owners.items()}

@@ -1,8 +1,8 @@
 """The CI matrix: one row per member session the noxfile registers, in CI engines' formats.
 
 ``python -m nox_workspace matrix`` imports the noxfile in this process (which registers its
-sessions, as Nox would, and records them in ``_sessions.GENERATED``), then prints a row per
-session as Nox runs it. A row has:
+sessions, as Nox would, and records them in ``_registry``), then prints a row per session as
+Nox runs it. A row has:
 
 * ``member``: the member's name; ``"*"`` for a union session (it holds every member, and
   ``*`` can never be a package name);
@@ -37,51 +37,35 @@ cache under ``key`` once the session passed, and skip the session when the marke
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import dataclasses
 import fnmatch
 import hashlib
 import json
 import os
 import re
-import runpy
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
+from typing import Any, Final, TextIO
 
-from nox_workspace._affected import (
-    LOCK_FILE,
-    Affected,
-    LockSnapshot,
-    PathMatcher,
-    add_change_arguments,
-    affected_since,
-    escape_glob,
-    global_patterns,
-    run_git,
-)
+from nox_workspace._affected import LOCK_FILE, Affected, LockSnapshot, affected_since
 from nox_workspace._closure import complete_edges, target_closure
-from nox_workspace._errors import ConfigError, GitError, LockError, NoxWorkspaceError
+from nox_workspace._errors import ConfigError, LockError
+from nox_workspace._git import FileIndexer, file_blob, file_index
+from nox_workspace._glob import PathMatcher, escape_glob, member_folders, owner
 from nox_workspace._lock import LockedPackage
+from nox_workspace._registry import GeneratedSession
 from nox_workspace._workspace import Workspace
-
-if TYPE_CHECKING:  # the Nox adapter imports Nox: only load it when a noxfile is involved
-    from nox_workspace._sessions import GeneratedSession
 
 __all__ = [
     "FORMATS",
     "ROW_FIELDS",
+    "MatrixOptions",
     "Row",
-    "add_matrix_arguments",
     "build_rows",
-    "file_index",
     "gitlab_pipeline",
-    "load_noxfile",
     "run_matrix",
-    "run_matrix_session",
     "select_rows",
 ]
 
@@ -100,21 +84,6 @@ GITHUB_MAX_JOBS: Final = 256
 
 _KEY_SCHEMA: Final = 1
 _KEY_LENGTH: Final = 16
-_SKIPPED_DIRS: Final = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".nox",
-        ".tox",
-        ".venv",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".hypothesis",
-        "node_modules",
-    }
-)
 _GITLAB_RESERVED: Final = frozenset(
     {
         "after_script",
@@ -141,7 +110,7 @@ _DEFAULT_GITLAB_TEMPLATE: Final = """\
 """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Row:
     """One member session as CI runs it (see the module docstring for the fields)."""
 
@@ -168,132 +137,10 @@ class Row:
 
 
 # --------------------------------------------------------------------------------------------
-# Loading the noxfile
-
-
-@contextlib.contextmanager
-def _inside(folder: Path) -> Iterator[None]:
-    """Run with ``folder`` as the current directory and first on ``sys.path``, as Nox does."""
-    before = Path.cwd()
-    sys.path.insert(0, str(folder))
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-        with contextlib.suppress(ValueError):
-            sys.path.remove(str(folder))
-
-
-def load_noxfile(path: Path) -> tuple[GeneratedSession, ...]:
-    """Import the noxfile at ``path`` in this process; the member sessions it registered.
-
-    The noxfile runs as Nox runs it (from its own folder), so its sessions register with Nox
-    and with nox-workspace; no Nox process and no session runs.
-    """
-    from nox_workspace._sessions import GENERATED
-
-    noxfile = path.resolve()
-    if not noxfile.is_file():
-        raise ConfigError(
-            "noxfile not found", path=path, hint="run from the workspace root or pass --noxfile"
-        )
-    start = len(GENERATED)
-    try:
-        with _inside(noxfile.parent):
-            runpy.run_path(str(noxfile), run_name="noxfile")
-    except SystemExit as exit_:
-        # nox-workspace's decorator has printed the one-line reason already.
-        raise ConfigError(
-            f"the noxfile did not load (exit status {exit_.code}); see the line above",
-            path=path,
-        ) from None
-    except NoxWorkspaceError:
-        raise
-    except Exception as error:
-        detail = str(error).splitlines()[0] if str(error) else ""
-        raise ConfigError(
-            f"the noxfile raised {type(error).__name__}{': ' + detail if detail else ''}",
-            path=path,
-            hint="run `nox -l` to see the traceback",
-        ) from None
-    return tuple(GENERATED[start:])
-
-
-# --------------------------------------------------------------------------------------------
 # Files and their digests
 
 
-def _blob_id(data: bytes) -> str:
-    """The id git gives a file with this content (``git hash-object``)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
-def _file_blob(path: Path) -> str | None:
-    """The blob id of a working-tree file (a symbolic link: of its target), None if gone."""
-    try:
-        if path.is_symlink():
-            return _blob_id(os.readlink(path).encode("utf-8", "surrogateescape"))
-        if path.is_dir():
-            return None
-        return _blob_id(path.read_bytes())
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
-def _split(raw: bytes) -> list[str]:
-    return [item for item in raw.decode("utf-8", "surrogateescape").split("\0") if item]
-
-
-def file_index(root: Path) -> dict[str, str]:
-    """Root-relative path -> git blob id of its working-tree content, for every file below.
-
-    In a git repository: the files git tracks (their index blob ids, in one call), with the
-    ones modified in the working tree and the untracked, not ignored ones hashed from disk.
-    Elsewhere: every file below ``root``, skipping VCS folders, virtualenvs and caches.
-    """
-    try:
-        staged = run_git(["ls-files", "-s", "-z"], root)
-    except GitError:
-        return _walk_index(root)
-    index: dict[str, str] = {}
-    for record in _split(staged):
-        meta, _, path = record.partition("\t")
-        parts = meta.split()
-        if len(parts) >= 2:
-            index[path] = parts[1]
-    modified = _split(run_git(["diff", "--name-only", "--no-renames", "--relative", "-z"], root))
-    others = _split(run_git(["ls-files", "--others", "--exclude-standard", "-z"], root))
-    for path in (*modified, *others):
-        if (root / path).is_dir():
-            continue  # a submodule: its commit, as the index records it, stands for it
-        blob = _file_blob(root / path)
-        if blob is None:
-            index.pop(path, None)
-        else:
-            index[path] = blob
-    return index
-
-
-#: Lists the files below a workspace root: root-relative path -> blob id.
-FileIndexer = Callable[[Path], Mapping[str, str]]
-
-
-def _walk_index(root: Path) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
-        base = Path(folder)
-        for name in files:
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            blob = _file_blob(base / name)
-            if blob is not None:
-                index[(base / name).relative_to(root).as_posix()] = blob
-    return index
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _WorkspaceState:
     """What the keys of one workspace's rows are made of, computed once per workspace."""
 
@@ -316,11 +163,6 @@ class _WorkspaceState:
         return rows
 
 
-def _owner_pairs(workspace: Workspace) -> list[tuple[str, str]]:
-    pairs = [(member.relpath, member.name) for member in workspace.members]
-    return sorted(pairs, key=lambda pair: (pair[0] == ".", -len(pair[0]), pair[0]))
-
-
 def _state(
     workspace: Workspace,
     extra_globals: Sequence[str],
@@ -334,8 +176,11 @@ def _state(
             "does not exist", path=workspace.lock_path, hint="run `uv lock` in the workspace root"
         ) from None
     lock = LockSnapshot.from_bytes(raw, workspace.lock_path)
-    is_global = PathMatcher.of(("pyproject.toml", *global_patterns(workspace), *extra_globals))
-    owners = _owner_pairs(workspace)
+    is_global = PathMatcher.of(
+        ("pyproject.toml", *workspace.settings.global_globs, *extra_globals),
+        source=workspace.pyproject,
+    )
+    folders = member_folders({member.name: member.relpath for member in workspace.members})
     per_member: dict[str, list[str]] = {member.name: [] for member in workspace.members}
     global_parts: list[str] = []
     for path, blob in sorted(files(workspace.root).items()):
@@ -344,12 +189,11 @@ def _state(
         if is_global(path):
             global_parts.append(f"{path}\0{blob}")
             continue
-        for folder, name in owners:
-            if folder == "." or path == folder or path.startswith(folder + "/"):
-                per_member[name].append(f"{path}\0{blob}")
-                break
+        holder = owner(path, folders)
+        if holder is not None:
+            per_member[holder].append(f"{path}\0{blob}")
     for outside in outside_files:
-        global_parts.append(f"{outside.as_posix()}\0{_file_blob(outside)}")
+        global_parts.append(f"{outside.as_posix()}\0{file_blob(outside)}")
     digests = {
         name: hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
         for name, parts in per_member.items()
@@ -358,7 +202,12 @@ def _state(
         "\n".join(global_parts).encode("utf-8", "surrogateescape")
     ).hexdigest()
     # The state's workspace has the edges only the lock shows (members with dynamic deps).
-    return _WorkspaceState(complete_edges(workspace, lock.lock), lock, digests, global_digest)
+    return _WorkspaceState(
+        workspace=complete_edges(workspace, lock.lock),
+        lock=lock,
+        member_digests=digests,
+        global_digest=global_digest,
+    )
 
 
 def _noxfile_global(workspace: Workspace, noxfile: Path | None) -> tuple[list[str], list[Path]]:
@@ -396,6 +245,7 @@ def build_rows(
     the sessions: it counts among the global files of every key. ``files`` lists a
     workspace's files with their blob ids (default :func:`file_index`).
     """
+    # One loop on purpose: the key's payload is easiest to audit in one place.
     states: dict[Path, _WorkspaceState] = {}
     rows: list[Row] = []
     ordered = [g for g in generated if not g.target.all_packages]
@@ -454,19 +304,21 @@ def select_rows(
     rows: Sequence[Row],
     *,
     sessions: Sequence[str] = (),
-    members: Sequence[str] = (),
+    members: Collection[str] | None = None,
     tags: Sequence[str] = (),
 ) -> list[Row]:
-    """The rows that pass every filter given (names or globs; any of a filter's values).
+    """The rows that pass every filter given (any of a filter's values).
 
-    ``sessions`` match the session function or the full session name, ``members`` the member
-    name or its folder, ``tags`` any of the row's tags.
+    ``sessions`` (names or globs) match the session function or the full session name;
+    ``members`` are member names, as :meth:`Workspace.select` chose them, and
+    :data:`UNION_MEMBER` for the union rows; ``tags`` (names or globs) match any of the row's
+    tags.
     """
     kept = []
     for row in rows:
         if sessions and not (_matches(row.function, sessions) or _matches(row.session, sessions)):
             continue
-        if members and not (_matches(row.member, members) or _matches(row.path, members)):
+        if members is not None and row.member not in members:
             continue
         if tags and not any(_matches(tag, tags) for tag in row.tags):
             continue
@@ -630,80 +482,57 @@ def gitlab_pipeline(
 # The command (shared by ``python -m nox_workspace matrix`` and the Nox session)
 
 
-def add_matrix_arguments(parser: argparse.ArgumentParser, *, noxfile: bool = True) -> None:
-    """The ``matrix`` options; ``noxfile=False`` for the Nox session, which has its noxfile."""
-    if noxfile:
-        parser.add_argument(
-            "--noxfile",
-            type=Path,
-            default=None,
-            help="the noxfile to load (default: noxfile.py in --root or the current directory)",
-        )
-    parser.add_argument("--format", choices=FORMATS, default=None, help="output format")
-    parser.add_argument("--json", action="store_true", help="same as --format json")
-    parser.add_argument(
-        "--session",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="keep sessions of this function (or this session name; globs allowed)",
-    )
-    parser.add_argument(
-        "--member",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="keep rows of this member (name, folder or glob)",
-    )
-    parser.add_argument(
-        "--tag", action="append", default=[], metavar="TAG", help="keep rows with this Nox tag"
-    )
-    parser.add_argument("--union", action="store_true", help="include the union sessions")
-    add_change_arguments(parser, since_required=False)
-    parser.add_argument(
-        "--gitlab-template",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="a YAML file holding the hidden job the GitLab jobs extend",
-    )
-    parser.add_argument(
-        "--gitlab-job",
-        default=GITLAB_TEMPLATE_JOB,
-        metavar="NAME",
-        help=f"the hidden job's name in --gitlab-template (default {GITLAB_TEMPLATE_JOB})",
-    )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatrixOptions:
+    """What ``matrix`` was asked for (the command line's options, as plain values).
+
+    ``fmt`` is one of :data:`FORMATS`; ``sessions``, ``members`` and ``tags`` filter the rows
+    (``members`` through :meth:`Workspace.select`); ``since`` narrows them to the affected
+    members; ``gitlab_template`` is the text of a YAML file holding ``gitlab_job``.
+    """
+
+    fmt: str = "text"
+    sessions: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    union: bool = False
+    since: str | None = None
+    untracked: bool = True
+    globals: tuple[str, ...] = ()
+    explain: bool = False
+    gitlab_template: str | None = None
+    gitlab_template_path: str = ""
+    gitlab_job: str = GITLAB_TEMPLATE_JOB
+
+
+def _one_workspace(generated: Sequence[GeneratedSession], why: str) -> Workspace:
+    workspaces = {g.target.workspace.root: g.target.workspace for g in generated}
+    if len(workspaces) > 1:
+        raise ConfigError(f"{why} needs the noxfile's sessions to share one workspace")
+    return next(iter(workspaces.values()))
 
 
 def run_matrix(
-    args: argparse.Namespace,
+    options: MatrixOptions,
+    generated: Sequence[GeneratedSession],
     *,
-    generated: Sequence[GeneratedSession] | None = None,
     noxfile: Path | None = None,
     environ: Mapping[str, str] | None = None,
     err: TextIO | None = None,
+    files: FileIndexer | None = None,
 ) -> str:
-    """Plan the matrix as the options say and return what to print.
+    """Plan the matrix as ``options`` say and return what to print.
 
-    ``generated`` are the sessions (default: load ``args.noxfile``); ``noxfile`` is their
-    file. With ``--format github`` the GitHub output files named in ``environ`` are written.
+    ``generated`` are the sessions, ``noxfile`` their file. With the ``github`` format the
+    GitHub output files named in ``environ`` are written; notes go to ``err``.
     """
     environ = os.environ if environ is None else environ
     err = sys.stderr if err is None else err
-    fmt = "json" if args.json else (args.format or "text")
-    if generated is None:
-        base = Path(args.root) if getattr(args, "root", None) else Path.cwd()
-        noxfile = Path(args.noxfile) if getattr(args, "noxfile", None) else base / "noxfile.py"
-        generated = load_noxfile(noxfile)
     template = None
-    if fmt == "gitlab" and args.gitlab_template is not None:
-        try:
-            text = Path(args.gitlab_template).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(
-                f"cannot be read ({error.strerror})", path=args.gitlab_template
-            ) from None
-        template = _template_block(text, args.gitlab_job, str(args.gitlab_template))
+    if options.fmt == "gitlab" and options.gitlab_template is not None:
+        template = _template_block(
+            options.gitlab_template, options.gitlab_job, options.gitlab_template_path
+        )
     if not generated:
         raise ConfigError(
             "registers no nox-workspace session",
@@ -711,31 +540,47 @@ def run_matrix(
             hint="decorate a session function with @nox_workspace.session",
         )
 
-    rows = build_rows(generated, union=args.union, noxfile=noxfile, extra_globals=args.globals)
-    rows = select_rows(rows, sessions=args.session, members=args.member, tags=args.tag)
+    rows = build_rows(
+        generated, union=options.union, noxfile=noxfile, extra_globals=options.globals, files=files
+    )
+    chosen = None
+    if options.members:
+        workspace = _one_workspace(generated, "--member")
+        chosen = {member.name for member in workspace.select(options.members)}
+        if _matches(UNION_MEMBER, options.members) or _matches(".", options.members):
+            chosen.add(UNION_MEMBER)  # `--member '*'` keeps the union rows too
+    rows = select_rows(rows, sessions=options.sessions, members=chosen, tags=options.tags)
     total = len(rows)
     affected: Affected | None = None
-    if args.since is not None:
-        workspaces = {g.target.workspace.root: g.target.workspace for g in generated}
-        if len(workspaces) > 1:
-            raise ConfigError("--since needs the noxfile's sessions to share one workspace")
-        workspace = next(iter(workspaces.values()))
+    if options.since is not None:
+        workspace = _one_workspace(generated, "--since")
         globs, _ = _noxfile_global(workspace, noxfile)
         affected = affected_since(
             workspace,
-            args.since,
-            untracked=not args.no_untracked,
-            extra_globals=[*args.globals, *globs],
+            options.since,
+            untracked=options.untracked,
+            extra_globals=[*options.globals, *globs],
         )
         rows = keep_affected(rows, affected)
-        if args.explain:
+        if options.explain:
             print(affected.explain(), file=err)
-    elif args.explain:
+    elif options.explain:
         print("nox-workspace: --explain needs --since; every selected row is kept", file=err)
+    return _render(options, rows, total, affected, template, environ, err)
 
-    if fmt == "json":
+
+def _render(
+    options: MatrixOptions,
+    rows: Sequence[Row],
+    total: int,
+    affected: Affected | None,
+    template: str | None,
+    environ: Mapping[str, str],
+    err: TextIO,
+) -> str:
+    if options.fmt == "json":
         return json.dumps([row.as_dict() for row in rows], indent=2)
-    if fmt == "github":
+    if options.fmt == "github":
         if len(rows) > GITHUB_MAX_JOBS:
             print(
                 f"nox-workspace: warning: {len(rows)} rows; GitHub runs at most "
@@ -744,28 +589,6 @@ def run_matrix(
             )
         write_github_outputs(rows, total=total, affected=affected, environ=environ)
         return github_matrix(rows)
-    if fmt == "gitlab":
-        return gitlab_pipeline(rows, template=template, template_job=args.gitlab_job)
+    if options.fmt == "gitlab":
+        return gitlab_pipeline(rows, template=template, template_job=options.gitlab_job)
     return _text(rows)
-
-
-class _SessionParser(argparse.ArgumentParser):
-    """Options of the Nox session: a bad one raises instead of exiting the Nox process."""
-
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message} (see `python -m nox_workspace matrix --help`)")
-
-
-def run_matrix_session(session: Any, name: str, noxfile: Path) -> None:
-    """The body of the ready-made ``matrix`` Nox session: options come after ``--``."""
-    from nox_workspace._sessions import GENERATED
-
-    parser = _SessionParser(prog=f"nox -s {name} --", add_help=False)
-    add_matrix_arguments(parser, noxfile=False)
-    try:
-        args = parser.parse_args(list(session.posargs))
-        output = run_matrix(args, generated=list(GENERATED), noxfile=noxfile)
-    except NoxWorkspaceError as error:
-        session.error(f"nox-workspace: {error}")
-    if output:
-        print(output, flush=True)

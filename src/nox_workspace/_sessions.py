@@ -9,12 +9,10 @@ leaked packages, changes into the member's folder and calls the function.
 
 from __future__ import annotations
 
-import fnmatch
 import inspect
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -24,13 +22,13 @@ import nox
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from nox_workspace import _registry
 from nox_workspace._errors import ConfigError, NoxWorkspaceError
+from nox_workspace._registry import GeneratedSession
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Member, Workspace, discover
 
 __all__ = [
-    "GENERATED",
-    "GeneratedSession",
     "MemberFilter",
     "matrix_session",
     "pythons",
@@ -45,7 +43,6 @@ PythonArg = str | Sequence[str] | bool | None
 _NOX_HAS_PARALLEL = "allow_parallel" in inspect.signature(nox.session).parameters
 #: The oldest Nox whose session API (tags, default=, run_install, -l --json) this relies on.
 MINIMUM_NOX = Version("2025.2.9")
-_SETTING_KEYS = frozenset({"skip", "groups", "extras", "sessions", "global"})
 _CANDIDATE_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 16))
 
 
@@ -103,6 +100,7 @@ def session(
     one); ``--reuse-venv=never`` still forces a fresh one.
     """
 
+    # Long only by its keyword signature and docstring; the work is in _register.
     if reuse_venv is True and _fresh_venvs_requested(sys.argv):
         reuse_venv = None  # let Nox's explicit "no" recreate the venv
 
@@ -112,7 +110,7 @@ def session(
             _check_nox()
             _register(
                 function,
-                workspace=_discover_once(start, function.__globals__),
+                workspace=_registry.discover_once(start, function.__globals__),
                 prefix=name or function.__name__,
                 python=python,
                 sync=sync if sync is not None else Sync(),
@@ -135,36 +133,6 @@ def session(
     return register
 
 
-@dataclass(frozen=True, slots=True)
-class GeneratedSession:
-    """A session this module registered with Nox, for the CI matrix and other planners.
-
-    ``name`` is the name given to Nox; with a list of Pythons, Nox runs it as
-    ``name-VERSION`` for each. ``function`` is the session function's name (the prefix of
-    the member sessions), ``target`` what it syncs (``target.all_packages`` for the union).
-    """
-
-    name: str
-    function: str
-    target: Target
-    python: PythonArg
-    tags: Sequence[str]
-    strict: bool
-    origin: object = field(default=None, compare=False, repr=False)
-
-    def nox_names(self) -> list[tuple[str, str | None]]:
-        """``(session name as Nox runs it, Python version or None)`` pairs."""
-        if isinstance(self.python, str):
-            return [(self.name, self.python)]
-        if self.python is None or isinstance(self.python, bool):
-            return [(self.name, None)]
-        return [(f"{self.name}-{version}", version) for version in self.python]
-
-
-#: Every session registered by :func:`session` in this process, in registration order.
-GENERATED: list[GeneratedSession] = []
-
-
 def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
     """Register a Nox session ``name`` that prints the CI matrix of this noxfile's sessions.
 
@@ -180,9 +148,14 @@ def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
 
     def matrix(session: nox.Session) -> None:
         # Imported here: planning reads git and uv.lock, which listing sessions never needs.
-        from nox_workspace._matrix import run_matrix_session
+        from nox_workspace._cli import matrix_from_posargs
 
-        run_matrix_session(session, name, noxfile)
+        try:
+            output = matrix_from_posargs(session.posargs, name, noxfile)
+        except NoxWorkspaceError as error:
+            session.error(f"nox-workspace: {error}")
+        if output:
+            print(output, flush=True)
 
     matrix.__doc__ = "Print the CI matrix of the member sessions (options after --)."
     nox.session(name=name, venv_backend="none", default=default)(matrix)
@@ -200,23 +173,6 @@ def _check_nox() -> None:
             f"nox {found} is too old; nox-workspace needs nox >= {MINIMUM_NOX}",
             hint=f"upgrade it with `pip install -U 'nox>={MINIMUM_NOX}'`",
         )
-
-
-_DISCOVERED: list[tuple[Path, dict[str, Any], Workspace]] = []
-
-
-def _discover_once(start: Path, origin: dict[str, Any]) -> Workspace:
-    """Discover the workspace once per load of a noxfile, however many decorators it has.
-
-    ``origin`` is the noxfile's globals: one load of one noxfile.
-    """
-    folder = start.resolve()
-    for known_folder, known_origin, workspace in _DISCOVERED:
-        if known_origin is origin and known_folder == folder:
-            return workspace
-    workspace = discover(start)
-    _DISCOVERED.append((folder, origin, workspace))
-    return workspace
 
 
 def _fresh_venvs_requested(argv: Sequence[str]) -> bool:
@@ -272,6 +228,7 @@ def _register(
     venv_backend: str,
     default: bool,
 ) -> None:
+    # Over 60 lines by the decorator's keywords it passes on to each session it adds.
     if python is False or venv_backend == "none":
         raise ConfigError(
             f"session {prefix!r} needs a virtualenv to sync into",
@@ -287,11 +244,11 @@ def _register(
     versions = _versions(python)
     summary = (inspect.getdoc(func) or "").split("\n", 1)[0]
     for member in chosen:
-        member_sync = _member_sync(member, prefix, sync)
+        member_sync = sync.for_member(member, prefix)
         if member_sync is None:
             continue
-        target = Target(workspace, (member,), member_sync)
-        member_sync.validate(workspace, target.members, prefix)
+        target = Target(workspace=workspace, members=(member,), sync=member_sync)
+        target.validate(prefix)
         _check_pythons(versions, (member,), prefix)
         _add(
             func,
@@ -307,8 +264,10 @@ def _register(
             default=default,
         )
     if union is not None:
-        target = Target(workspace, workspace.members, sync, all_packages=True)
-        _validate_union(sync, workspace, union)
+        target = Target(
+            workspace=workspace, members=workspace.members, sync=sync, all_packages=True
+        )
+        target.validate(union)
         _check_pythons(versions, workspace.members, union)
         _add(
             func,
@@ -326,105 +285,22 @@ def _register(
 
 
 def _select(workspace: Workspace, selector: MemberFilter | None, prefix: str) -> list[Member]:
-    """The members the ``members=`` filter keeps; a plain name that matches none is an error."""
+    """The members the ``members=`` filter keeps; a pattern that matches none is an error."""
     if selector is None:
         return list(workspace.members)
     if callable(selector):
         return [member for member in workspace.members if selector(member)]
-    if isinstance(selector, str):
-        selector = [selector]
-    if not selector:
+    patterns = [selector] if isinstance(selector, str) else list(selector)
+    if not patterns:
         return []  # members=[]: only the union session
-    chosen: dict[str, Member] = {}
-    for pattern in selector:
-        if any(char in pattern for char in "*?["):
-            for member in workspace.members:
-                if fnmatch.fnmatchcase(member.name, pattern) or fnmatch.fnmatchcase(
-                    member.relpath, pattern
-                ):
-                    chosen.setdefault(member.name, member)
-        else:
-            member = workspace.member(pattern)
-            chosen.setdefault(member.name, member)
-    if not chosen:
+    try:
+        return list(workspace.select(patterns))
+    except NoxWorkspaceError as error:
         raise ConfigError(
-            f"session {prefix!r}: members={list(selector)!r} matches no member",
+            f"session {prefix!r}: members={patterns!r}: {error.problem}",
             path=workspace.pyproject,
-            hint="members are: " + ", ".join(workspace.names),
-        )
-    return sorted(chosen.values(), key=lambda member: member.name)
-
-
-def _strings(value: object, key: str, member: Member) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(
-            f"[tool.nox-workspace] {key} must be a list of strings",
-            path=member.pyproject,
-            hint=f'e.g. {key} = ["test"]',
-        )
-    return tuple(value)
-
-
-def _member_sync(member: Member, prefix: str, sync: Sync) -> Sync | None:
-    """Apply a member's ``[tool.nox-workspace]`` settings; ``None`` means skip this session."""
-    settings: Mapping[str, Any] = member.settings
-    unknown = sorted(set(settings) - _SETTING_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"[tool.nox-workspace] has unknown key {unknown[0]!r}",
-            path=member.pyproject,
-            hint="known keys: " + ", ".join(sorted(_SETTING_KEYS)),
-        )
-    if "global" in settings and not member.is_root:
-        raise ConfigError(
-            "[tool.nox-workspace] global belongs in the workspace root's pyproject.toml",
-            path=member.pyproject,
-            hint="move it to the root",
-        )
-    layers: list[Mapping[str, Any]] = [settings]
-    sessions = settings.get("sessions", {})
-    if not isinstance(sessions, Mapping):
-        raise ConfigError(
-            "[tool.nox-workspace.sessions] must be a table of session names",
-            path=member.pyproject,
-        )
-    if prefix in sessions:
-        layer = sessions[prefix]
-        if not isinstance(layer, Mapping) or set(layer) - {"skip", "groups", "extras"}:
-            raise ConfigError(
-                f"[tool.nox-workspace.sessions.{prefix}] takes only skip, groups and extras",
-                path=member.pyproject,
-            )
-        layers.append(layer)
-    result = sync
-    for layer in layers:
-        skip = layer.get("skip", False)
-        if skip is True or (isinstance(skip, list) and prefix in skip):
-            return None
-        if not isinstance(skip, bool | list):
-            raise ConfigError(
-                "[tool.nox-workspace] skip must be true, false or a list of session names",
-                path=member.pyproject,
-            )
-        if "groups" in layer:
-            groups = _strings(layer["groups"], "groups", member)
-            result = replace(result, groups=groups)
-        if "extras" in layer:
-            result = replace(result, extras=_strings(layer["extras"], "extras", member))
-    return result
-
-
-def _validate_union(sync: Sync, workspace: Workspace, union: str) -> None:
-    for group in sync.groups:
-        if group not in workspace.root_groups and not any(
-            group in member.dependency_groups for member in workspace.members
-        ):
-            raise ConfigError(
-                f"session {union!r} asks for group {group!r}, which no member defines",
-                path=workspace.pyproject,
-                hint="add the group or remove it from Sync(groups=...)",
-            )
-    sync.validate(workspace, (), union)
+            hint=error.hint,
+        ) from None
 
 
 def _versions(python: PythonArg) -> list[str]:
@@ -465,13 +341,18 @@ def _add(
     venv_backend: str,
     default: bool,
 ) -> None:
-    origin = func.__globals__  # one load of one noxfile
-    if any(g.name == name and g.origin is origin for g in GENERATED):
-        raise ConfigError(
-            f"two sessions are both named {name!r}",
-            path=target.workspace.root / "noxfile.py",
-            hint="give one of them another name= or union=",
-        )
+    record = GeneratedSession(
+        name=name,
+        function=func.__name__ if prefix is None else prefix,
+        target=target,
+        python=tuple(python)
+        if isinstance(python, Sequence) and not isinstance(python, str)
+        else python,
+        tags=tuple(dict.fromkeys(tags)),
+        strict=strict,
+        origin=func.__globals__,  # one load of one noxfile
+    )
+    _registry.add(record)
 
     def run(session: nox.Session) -> None:
         # Imported when a session runs: listing sessions needs none of it.
@@ -490,7 +371,7 @@ def _add(
     options: dict[str, Any] = {
         "name": name,
         "python": python,
-        "tags": list(dict.fromkeys(tags)),
+        "tags": list(record.tags),
         "reuse_venv": reuse_venv,
         "venv_backend": venv_backend,
         "default": default,
@@ -499,14 +380,3 @@ def _add(
         # Each generated session has its own venv, so they may run side by side (nox -j).
         options["allow_parallel"] = True
     nox.session(run, **options)
-    GENERATED.append(
-        GeneratedSession(
-            name=name,
-            function=func.__name__ if prefix is None else prefix,
-            target=target,
-            python=python,
-            tags=options["tags"],
-            strict=strict,
-            origin=origin,
-        )
-    )

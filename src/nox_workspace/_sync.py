@@ -9,8 +9,9 @@ typo in a group name fails before any venv is built, not halfway through a sessi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from packaging.utils import canonicalize_name
 
@@ -32,7 +33,7 @@ def _names(values: Iterable[str] | str, what: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Sync:
     """How a session's venv is synced from ``uv.lock``.
 
@@ -86,39 +87,24 @@ class Sync:
             parts.append("tool groups: " + ", ".join(self.tool_groups))
         return ", ".join(parts)
 
-    def validate(self, workspace: Workspace, members: Sequence[Member], session: str) -> None:
-        """Fail with one line when a group or extra does not exist where uv would look."""
-        for member in members:
-            for group in self.groups:
-                if group not in member.dependency_groups and group not in workspace.root_groups:
-                    raise ConfigError(
-                        f"session {session!r} asks for group {group!r}, which neither member "
-                        f"{member.name!r} nor the workspace root defines",
-                        path=member.pyproject,
-                        hint="add the group, or change the groups for this member under "
-                        "[tool.nox-workspace]",
-                    )
-            for extra in self.extras:
-                if extra not in member.optional_dependencies:
-                    raise ConfigError(
-                        f"session {session!r} asks for extra {extra!r}, which member "
-                        f"{member.name!r} does not define",
-                        path=member.pyproject,
-                        hint="add it under [project.optional-dependencies] or change the extras "
-                        "for this member under [tool.nox-workspace]",
-                    )
-        for group in self.tool_groups:
-            _anchor(workspace, group)
-            if group not in workspace.root_groups:
-                raise ConfigError(
-                    f"session {session!r} overlays tool group {group!r}, which the workspace "
-                    "root does not define",
-                    path=workspace.pyproject,
-                    hint="add it under [dependency-groups] in the root pyproject.toml",
-                )
+    def for_member(self, member: Member, session: str) -> Sync | None:
+        """This sync with the member's ``[tool.nox-workspace]`` applied; ``None``: skip it.
+
+        The member-wide layer applies first, then ``sessions.SESSION``; ``groups`` and
+        ``extras`` there replace the decorator's.
+        """
+        result = self
+        for layer in member.settings.layers(session):
+            if layer.skips(session):
+                return None
+            if layer.groups is not None:
+                result = replace(result, groups=layer.groups)
+            if layer.extras is not None:
+                result = replace(result, extras=layer.extras)
+        return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
     """What one session syncs and tests: one member, or every member (the union).
 
@@ -151,6 +137,42 @@ class Target:
         if self.all_packages or len(self.members) != 1:
             return self.workspace.root
         return self.members[0].path
+
+    @property
+    def default_groups(self) -> tuple[str, ...] | Literal["all"]:
+        """The default groups uv turns on for this target: the one home of that rule.
+
+        One ``--package``: the member's ``[tool.uv] default-groups`` (since uv 0.12.2, not the
+        root's); ``--all-packages``: the root's; none with ``Sync(default_groups=False)``.
+        """
+        if not self.sync.default_groups:
+            return ()
+        if self.all_packages:
+            return self.workspace.root_default_groups
+        return self.member.default_groups
+
+    def validate(self, session: str) -> None:
+        """Fail with one line when a group or extra does not exist where uv would look.
+
+        A member's session: each group is the member's or the root's, each extra the
+        member's. The union (``--all-packages``): each group and each extra is some
+        member's (or, for a group, the root's). Tool groups are the root's.
+        """
+        workspace = self.workspace
+        if self.all_packages:
+            _validate_union(self.sync, workspace, session)
+        else:
+            for member in self.members:
+                _validate_member(self.sync, workspace, member, session)
+        for group in self.sync.tool_groups:
+            _anchor(workspace, group)
+            if group not in workspace.root_groups:
+                raise ConfigError(
+                    f"session {session!r} overlays tool group {group!r}, which the workspace "
+                    "root does not define",
+                    path=workspace.pyproject,
+                    hint="add it under [dependency-groups] in the root pyproject.toml",
+                )
 
     def uv_sync_args(self) -> list[str]:
         """The ``uv sync`` arguments, after ``uv``: one place that maps semantics to flags."""
@@ -190,20 +212,14 @@ class Target:
         workspace here. Tool groups are not part of it: uv cannot express them in one sync.
         """
         sync = self.sync
-        if self.all_packages:
-            defaults = self.workspace.root_default_groups
-            members: tuple[str, ...] = ()
-        else:
-            member = self.member
-            defaults = member.default_groups
-            members = (member.name,)
+        members = () if self.all_packages else (self.member.name,)
         return Selection(
             members=members,
             all_packages=self.all_packages,
             extras=tuple(sync.extras),
             all_extras=sync.all_extras,
             groups=tuple(sync.groups),
-            default_groups=defaults if sync.default_groups else (),
+            default_groups=self.default_groups,
             environment=frozen_environment(environment),
         )
 
@@ -221,6 +237,47 @@ class Target:
             args += ["--package", _anchor(self.workspace, group), "--only-group", group]
             calls.append(args)
         return calls
+
+
+def _validate_member(sync: Sync, workspace: Workspace, member: Member, session: str) -> None:
+    for group in sync.groups:
+        if group not in member.dependency_groups and group not in workspace.root_groups:
+            raise ConfigError(
+                f"session {session!r} asks for group {group!r}, which neither member "
+                f"{member.name!r} nor the workspace root defines",
+                path=member.pyproject,
+                hint="add the group, or change the groups for this member under "
+                "[tool.nox-workspace]",
+            )
+    for extra in sync.extras:
+        if extra not in member.optional_dependencies:
+            raise ConfigError(
+                f"session {session!r} asks for extra {extra!r}, which member "
+                f"{member.name!r} does not define",
+                path=member.pyproject,
+                hint="add it under [project.optional-dependencies] or change the extras "
+                "for this member under [tool.nox-workspace]",
+            )
+
+
+def _validate_union(sync: Sync, workspace: Workspace, session: str) -> None:
+    for group in sync.groups:
+        if group not in workspace.root_groups and not any(
+            group in member.dependency_groups for member in workspace.members
+        ):
+            raise ConfigError(
+                f"session {session!r} asks for group {group!r}, which no member defines",
+                path=workspace.pyproject,
+                hint="add the group or remove it from Sync(groups=...)",
+            )
+    for extra in sync.extras:
+        if not any(extra in member.optional_dependencies for member in workspace.members):
+            raise ConfigError(
+                f"session {session!r} asks for extra {extra!r}, which no member defines",
+                path=workspace.pyproject,
+                hint="add it under [project.optional-dependencies] of a member or remove it "
+                "from Sync(extras=...)",
+            )
 
 
 def _anchor(workspace: Workspace, group: str) -> str:

@@ -17,7 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["load_toml", "load_toml_if_present", "tomllib"]
+__all__ = ["load_toml", "load_toml_if_present", "loads_toml", "tomllib"]
 
 
 def load_toml(
@@ -45,6 +45,14 @@ def load_toml_if_present(
         return None
     except OSError as exc:
         raise error(f"cannot read the file ({exc.strerror})", path=shown) from None
+    return loads_toml(raw, error, display=shown)
+
+
+def loads_toml(
+    raw: bytes, error: type[NoxWorkspaceError], *, display: Path | str
+) -> dict[str, Any]:
+    """Parse TOML bytes (a file at a git revision, say); ``display`` names them in errors."""
+    shown = display
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -7,31 +7,38 @@ uv would refuse the workspace.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from nox_workspace import _pyproject
 from nox_workspace._errors import DiscoveryError
-from nox_workspace._glob import exclude_matcher, expand_members, holds_only_ignored_files, normalize
+from nox_workspace._glob import (
+    clean_relpath,
+    exclude_matcher,
+    expand_members,
+    holds_only_ignored_files,
+    member_folders,
+    normalize,
+    owner,
+)
+from nox_workspace._settings import Settings, parse_settings
 from nox_workspace._toml import load_toml, load_toml_if_present
 
-#: The distribution name at the start of a PEP 508 requirement.
-_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-
-__all__ = ["Edge", "EdgeKind", "Member", "Workspace", "discover", "load_workspace"]
+__all__ = ["Edge", "EdgeKind", "Member", "Skipped", "Workspace", "discover", "load_workspace"]
 
 EdgeKind = Literal["dependency", "extra", "group"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Edge:
     """``source`` depends on the workspace member ``target``.
 
@@ -46,7 +53,7 @@ class Edge:
     via: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Member:
     """One workspace member, as its ``pyproject.toml`` declares it.
 
@@ -66,7 +73,7 @@ class Member:
     dependency_groups: Mapping[str, tuple[str, ...]] = field(hash=False)
     default_groups: tuple[str, ...] | Literal["all"]
     edges: tuple[Edge, ...]
-    settings: Mapping[str, Any] = field(hash=False)
+    settings: Settings = field(default=Settings(), hash=False)
     dynamic: tuple[str, ...] = ()
 
     @property
@@ -97,12 +104,25 @@ class Member:
         return self.default_groups
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    """A folder a ``members`` glob matched that is not a member, and why (uv is silent)."""
+
+    relpath: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.relpath}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Workspace:
     """A uv workspace: its root, its members (sorted by name) and the root's groups.
 
     A *virtual root* (a root ``pyproject.toml`` without ``[project]``) is not a member, but
-    its ``[dependency-groups]`` still exist (``root_groups``).
+    its ``[dependency-groups]`` still exist (``root_groups``), and so does its
+    ``[tool.nox-workspace]`` (``settings``, which holds ``global`` there). ``skipped`` are the
+    folders the globs matched that uv leaves out silently.
     """
 
     root: Path
@@ -110,7 +130,8 @@ class Workspace:
     members: tuple[Member, ...]
     root_groups: Mapping[str, tuple[str, ...]] = field(hash=False)
     root_default_groups: tuple[str, ...] | Literal["all"]
-    skipped: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()
+    settings: Settings = field(default=Settings(), hash=False)
 
     @property
     def lock_path(self) -> Path:
@@ -147,6 +168,47 @@ class Workspace:
             path=self.pyproject,
             hint=f"members are: {', '.join(self.names) or '(none)'}",
         )
+
+    def select(self, patterns: Iterable[str]) -> tuple[Member, ...]:
+        """The members ``patterns`` name, sorted: one rule for ``members=`` and ``--member``.
+
+        A pattern is a member name in any spelling that normalizes to it (``GREET`` is
+        ``greet``), a member's folder relative to the root, or a glob (``*``, ``?``,
+        ``[...]``) over the normalized names and the folders. A plain pattern that names no
+        member, or patterns that select nothing, are a :class:`DiscoveryError`.
+        """
+        wanted = list(patterns)
+        chosen: dict[str, Member] = {}
+        for pattern in wanted:
+            if any(char in pattern for char in "*?["):
+                name_glob = canonicalize_name(pattern)
+                folder_glob = clean_relpath(pattern)
+                for member in self.members:
+                    if fnmatch.fnmatchcase(member.name, name_glob) or fnmatch.fnmatchcase(
+                        member.relpath, folder_glob
+                    ):
+                        chosen.setdefault(member.name, member)
+                continue
+            folder = clean_relpath(pattern)
+            by_folder = [member for member in self.members if member.relpath == folder]
+            member = by_folder[0] if by_folder else self.member(pattern)
+            chosen.setdefault(member.name, member)
+        if not chosen:
+            raise DiscoveryError(
+                f"{wanted!r} matches no member",
+                path=self.pyproject,
+                hint="members are: " + (", ".join(self.names) or "(none)"),
+            )
+        return tuple(sorted(chosen.values(), key=lambda member: member.name))
+
+    def owner_of(self, path: str) -> Member | None:
+        """The member whose folder holds ``path`` (root-relative, ``/``-separated).
+
+        The longest folder wins when folders nest; a root member holds every path inside
+        the root that no other member holds, and none outside it (``../``).
+        """
+        name = owner(path, member_folders({m.name: m.relpath for m in self.members}))
+        return None if name is None else self.member(name)
 
     def with_edges(self, edges: Iterable[Edge]) -> Workspace:
         """A copy whose members also have ``edges`` (each on its source member)."""
@@ -226,7 +288,7 @@ def discover(start: Path | str | None = None) -> Workspace:
         if not candidate.is_file():
             continue
         data = load_toml(candidate, DiscoveryError)
-        if _table(data, "tool", "uv", "workspace", source=candidate) is not None:
+        if _pyproject.get_table(data, "tool", "uv", "workspace", source=candidate) is not None:
             workspace = _build(directory, candidate, data)
             if project is None or any(m.path == project for m in workspace.members):
                 return workspace
@@ -254,82 +316,21 @@ def load_workspace(root: Path | str) -> Workspace:
     return _build(root_path, pyproject, load_toml(pyproject, DiscoveryError))
 
 
-def _table(data: Mapping[str, Any], *keys: str, source: Path) -> Mapping[str, Any] | None:
-    """The nested table at ``keys``, ``None`` when absent; an error when it is not a table."""
-    current: Any = data
-    for depth, key in enumerate(keys):
-        current = current.get(key)
-        if current is None:
-            return None
-        if type(current) is not dict and not isinstance(current, Mapping):
-            dotted = ".".join(keys[: depth + 1])
-            raise DiscoveryError(f"[{dotted}] must be a table", path=source, hint="fix its type")
-    table: Mapping[str, Any] = current
-    return table
-
-
-def _strings(value: Any, what: str, source: Path) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise DiscoveryError(f"{what} must be a list of strings", path=source, hint="fix its type")
-    return list(value)
-
-
 def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
     """Expand the globs under ``root`` and read every member's ``pyproject.toml``."""
-    config = _table(data, "tool", "uv", "workspace", source=pyproject) or {}
-    patterns = _strings(config.get("members"), "tool.uv.workspace.members", pyproject)
+    config = _pyproject.get_table(data, "tool", "uv", "workspace", source=pyproject) or {}
+    patterns = _pyproject.string_list(config.get("members"), "tool.uv.workspace.members", pyproject)
     excluded = exclude_matcher(
-        root, _strings(config.get("exclude"), "tool.uv.workspace.exclude", pyproject)
+        root,
+        _pyproject.string_list(config.get("exclude"), "tool.uv.workspace.exclude", pyproject),
+        pyproject,
     )
-    root_sources = _sources(data, pyproject)
+    root_sources = _pyproject.uv_sources(data, pyproject)
 
-    # member folder -> (its pyproject.toml, the parsed table)
-    found: dict[Path, tuple[Path, Mapping[str, Any]]] = {}
-    skipped: list[str] = []
-    if "project" in data:
-        found[root] = (pyproject, data)
-    for pattern in patterns:
-        for path in expand_members(root, pattern, pyproject):
-            if path in found:
-                continue
-            if excluded is not None and excluded.fullmatch(path.as_posix()):
-                skipped.append(f"{_rel(root, path)}: excluded")
-                continue
-            member_toml = path / "pyproject.toml"
-            member_data = load_toml_if_present(member_toml, DiscoveryError)
-            if member_data is None:
-                if path.name.startswith(".") or holds_only_ignored_files(path):
-                    skipped.append(f"{_rel(root, path)}: no pyproject.toml (hidden or ignored)")
-                    continue
-                raise DiscoveryError(
-                    f"workspace member {_rel(root, path)} (matched by {pattern!r}) "
-                    "has no pyproject.toml",
-                    path=pyproject,
-                    hint="add one, or leave the folder out with tool.uv.workspace.exclude",
-                )
-            if _table(member_data, "tool", "uv", "workspace", source=member_toml) is not None:
-                raise DiscoveryError(
-                    "nested workspaces are not supported, but this member has [tool.uv.workspace]",
-                    path=member_toml,
-                    hint="remove the table or exclude the member",
-                )
-            if "project" not in member_data:
-                raise DiscoveryError(
-                    "workspace member has no [project] table",
-                    path=member_toml,
-                    hint="add [project] with a name, or exclude the folder",
-                )
-            uv_table = _table(member_data, "tool", "uv", source=member_toml) or {}
-            if uv_table.get("managed") is False:
-                skipped.append(f"{_rel(root, path)}: tool.uv.managed = false")
-                continue
-            found[path] = (member_toml, member_data)
-
+    found, skipped = _matched(root, pyproject, data, patterns, excluded)
     names: dict[str, Path] = {}
     for path, (source, project_data) in found.items():
-        name = _project_name(project_data, source)
+        name = _pyproject.project_name(project_data, source)
         if name in names:
             raise DiscoveryError(
                 f"two workspace members are both named {name!r}: "
@@ -344,21 +345,88 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
         _member(root, path, name, *found[path], member_names, root_sources)
         for name, path in sorted(names.items())
     )
+    root_member = next((member for member in members if member.is_root), None)
+    # A root member's table came with the member; a virtual root's is read here.
+    root_settings = (
+        root_member.settings
+        if root_member is not None
+        else parse_settings(data, pyproject, is_root=True, is_member=False)
+    )
     root_groups: Mapping[str, tuple[str, ...]] = (
         next(m.dependency_groups for m in members if m.is_root)
         if "project" in data
-        else _groups(data, pyproject)
+        else _pyproject.dependency_groups(data, pyproject)
     )
     return Workspace(
         root=root,
         pyproject=pyproject,
         members=members,
         root_groups=MappingProxyType(dict(root_groups)),
-        root_default_groups=_default_groups(
-            _table(data, "tool", "uv", source=pyproject) or {}, pyproject
+        root_default_groups=_pyproject.default_groups(
+            _pyproject.get_table(data, "tool", "uv", source=pyproject) or {}, pyproject
         ),
         skipped=tuple(skipped),
+        settings=root_settings,
     )
+
+
+def _matched(
+    root: Path,
+    pyproject: Path,
+    data: Mapping[str, Any],
+    patterns: list[str],
+    excluded: re.Pattern[str] | None,
+) -> tuple[dict[Path, tuple[Path, Mapping[str, Any]]], list[Skipped]]:
+    """The member folders the globs give (folder -> its pyproject.toml and table), and the
+    folders uv leaves out silently; a folder uv refuses is a :class:`DiscoveryError`."""
+    found: dict[Path, tuple[Path, Mapping[str, Any]]] = {}
+    skipped: list[Skipped] = []
+    if "project" in data:
+        found[root] = (pyproject, data)
+    for pattern in patterns:
+        for path in expand_members(root, pattern, pyproject):
+            if path in found:
+                continue
+            if excluded is not None and excluded.fullmatch(path.as_posix()):
+                skipped.append(Skipped(relpath=_rel(root, path), reason="excluded"))
+                continue
+            member_toml = path / "pyproject.toml"
+            member_data = load_toml_if_present(member_toml, DiscoveryError)
+            if member_data is None:
+                if path.name.startswith(".") or holds_only_ignored_files(path):
+                    skipped.append(
+                        Skipped(
+                            relpath=_rel(root, path), reason="no pyproject.toml (hidden or ignored)"
+                        )
+                    )
+                    continue
+                raise DiscoveryError(
+                    f"workspace member {_rel(root, path)} (matched by {pattern!r}) "
+                    "has no pyproject.toml",
+                    path=pyproject,
+                    hint="add one, or leave the folder out with tool.uv.workspace.exclude",
+                )
+            if (
+                _pyproject.get_table(member_data, "tool", "uv", "workspace", source=member_toml)
+                is not None
+            ):
+                raise DiscoveryError(
+                    "nested workspaces are not supported, but this member has [tool.uv.workspace]",
+                    path=member_toml,
+                    hint="remove the table or exclude the member",
+                )
+            if "project" not in member_data:
+                raise DiscoveryError(
+                    "workspace member has no [project] table",
+                    path=member_toml,
+                    hint="add [project] with a name, or exclude the folder",
+                )
+            uv_table = _pyproject.get_table(member_data, "tool", "uv", source=member_toml) or {}
+            if uv_table.get("managed") is False:
+                skipped.append(Skipped(relpath=_rel(root, path), reason="tool.uv.managed = false"))
+                continue
+            found[path] = (member_toml, member_data)
+    return found, skipped
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -371,118 +439,6 @@ def _rel(root: Path, path: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-def _project_name(data: Mapping[str, Any], source: Path) -> str:
-    """The normalized ``project.name``; uv refuses a project without a valid name or a
-    version (``project.version``, or ``version`` in ``project.dynamic``)."""
-    project = _table(data, "project", source=source) or {}
-    name = project.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise DiscoveryError(
-            "[project] has no name", path=source, hint='add name = "..." under [project]'
-        )
-    _check_name(name, "project.name", source)
-    dynamic = project.get("dynamic")
-    if "version" not in project and not (isinstance(dynamic, list) and "version" in dynamic):
-        raise DiscoveryError(
-            "[project] has no version and does not list it in project.dynamic",
-            path=source,
-            hint='add version = "0.1.0" under [project]',
-        )
-    return canonicalize_name(name)
-
-
-#: A valid package, extra or group name (PEP 508), as uv checks it.
-_VALID_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
-
-
-def _check_name(name: str, what: str, source: Path) -> None:
-    if not _VALID_NAME.fullmatch(name):
-        raise DiscoveryError(
-            f"{what} {name!r} is not a valid name",
-            path=source,
-            hint="a name starts and ends with a letter or digit and holds only letters, "
-            "digits, '-', '_' and '.'",
-        )
-
-
-def _sources(data: Mapping[str, Any], source: Path) -> dict[str, bool]:
-    """``tool.uv.sources``: normalized name -> whether it is ``{ workspace = true }``."""
-    table = _table(data, "tool", "uv", "sources", source=source) or {}
-    result: dict[str, bool] = {}
-    for name, value in table.items():
-        entries = value if isinstance(value, list) else [value]
-        result[canonicalize_name(name)] = any(
-            isinstance(entry, Mapping) and entry.get("workspace") is True for entry in entries
-        )
-    return result
-
-
-def _groups(data: Mapping[str, Any], source: Path) -> dict[str, tuple[str, ...]]:
-    """``[dependency-groups]`` (with ``include-group`` expanded) plus legacy dev-dependencies."""
-    table = _table(data, "dependency-groups", source=source) or {}
-    for name in table:
-        _check_name(name, "dependency group", source)
-    raw: dict[str, Any] = {canonicalize_name(name): value for name, value in table.items()}
-    uv_table = _table(data, "tool", "uv", source=source) or {}
-    legacy = _strings(uv_table.get("dev-dependencies"), "tool.uv.dev-dependencies", source)
-    if legacy:
-        raw["dev"] = [*legacy, *(raw.get("dev") or [])]
-
-    def expand(group: str, trail: tuple[str, ...]) -> list[str]:
-        if group in trail:
-            chain = " -> ".join((*trail, group))
-            raise DiscoveryError(
-                f"dependency groups include each other in a cycle: {chain}",
-                path=source,
-                hint="remove one include-group",
-            )
-        entries = raw.get(group)
-        if not isinstance(entries, list):
-            raise DiscoveryError(
-                f"dependency group {group!r} is missing or not a list",
-                path=source,
-                hint="define it as a list of requirements",
-            )
-        out: list[str] = []
-        for entry in entries:
-            if isinstance(entry, str):
-                out.append(entry)
-            elif isinstance(entry, Mapping) and isinstance(entry.get("include-group"), str):
-                out.extend(expand(canonicalize_name(entry["include-group"]), (*trail, group)))
-            else:
-                raise DiscoveryError(
-                    f"dependency group {group!r} has an entry that is neither a requirement "
-                    "nor {include-group = ...}",
-                    path=source,
-                    hint="fix the entry",
-                )
-        return out
-
-    return {group: tuple(expand(group, ())) for group in raw}
-
-
-@cache
-def _valid_specifier(text: str) -> bool:
-    """Whether ``text`` is a valid version specifier (members usually share one)."""
-    try:
-        SpecifierSet(text)
-    except InvalidSpecifier:
-        return False
-    return True
-
-
-def _default_groups(uv_table: Mapping[str, Any], source: Path) -> tuple[str, ...] | Literal["all"]:
-    """``[tool.uv] default-groups``: uv's default is ``["dev"]``."""
-    raw = uv_table.get("default-groups")
-    if raw is None:
-        return ("dev",)
-    if raw == "all":
-        return "all"
-    return tuple(
-        canonicalize_name(group) for group in _strings(raw, "tool.uv.default-groups", source)
-    )
-
-
 def _member(
     root: Path,
     path: Path,
@@ -492,39 +448,22 @@ def _member(
     member_names: set[str],
     root_sources: Mapping[str, bool],
 ) -> Member:
-    project = _table(data, "project", source=source) or {}
-    uv_table = _table(data, "tool", "uv", source=source) or {}
+    project = _pyproject.get_table(data, "project", source=source) or {}
+    uv_table = _pyproject.get_table(data, "tool", "uv", source=source) or {}
 
-    requires_python = project.get("requires-python")
-    if requires_python is not None:
-        if not isinstance(requires_python, str):
-            raise DiscoveryError(
-                "project.requires-python must be a string", path=source, hint='e.g. ">=3.10"'
-            )
-        if not _valid_specifier(requires_python):
-            raise DiscoveryError(
-                f"project.requires-python {requires_python!r} is not a valid specifier",
-                path=source,
-                hint='write it like ">=3.10"',
-            )
+    requires_python = _pyproject.requires_python(project, source)
 
-    dependencies = tuple(_strings(project.get("dependencies"), "project.dependencies", source))
-    optional_table = _table(data, "project", "optional-dependencies", source=source) or {}
-    for extra in optional_table:
-        _check_name(extra, "extra", source)
-    optional: dict[str, tuple[str, ...]] = {
-        canonicalize_name(extra): tuple(
-            _strings(reqs, f"project.optional-dependencies.{extra}", source)
-        )
-        for extra, reqs in optional_table.items()
-    }
-    groups = _groups(data, source)
+    dependencies = tuple(
+        _pyproject.string_list(project.get("dependencies"), "project.dependencies", source)
+    )
+    optional = _pyproject.optional_dependencies(data, source)
+    groups = _pyproject.dependency_groups(data, source)
 
     package = uv_table.get("package")
     packaged = package if isinstance(package, bool) else "build-system" in data
 
     # The members this one may depend on: those its (or the root's) sources mark workspace.
-    sources = {**root_sources, **_sources(data, source)}
+    sources = {**root_sources, **_pyproject.uv_sources(data, source)}
     reachable = {target for target, workspace in sources.items() if workspace} & member_names
     edges: list[Edge] = []
 
@@ -532,9 +471,9 @@ def _member(
         # Only the name matters here; like `uv workspace list`, discovery does not reject a
         # malformed requirement (uv does, at lock and sync time).
         for text in requirements:
-            match = _REQUIREMENT_NAME.match(text)
+            match = _pyproject.REQUIREMENT_NAME.match(text)
             if match is not None and (target := canonicalize_name(match.group(1))) in reachable:
-                edges.append(Edge(name, target, kind, via))
+                edges.append(Edge(source=name, target=target, kind=kind, via=via))
 
     if reachable:
         add_edges(dependencies, "dependency", None)
@@ -543,20 +482,20 @@ def _member(
         for group, requirements in groups.items():
             add_edges(requirements, "group", group)
 
-    settings = _table(data, "tool", "nox-workspace", source=source) or {}
+    is_root = path == root
     return Member(
         name=name,
         path=path,
         relpath=_rel(root, path),
         pyproject=source,
         virtual=not packaged,
-        is_root=path == root,
+        is_root=is_root,
         requires_python=requires_python,
         dependencies=dependencies,
         optional_dependencies=MappingProxyType(optional),
         dependency_groups=MappingProxyType(groups),
-        default_groups=_default_groups(uv_table, source),
+        default_groups=_pyproject.default_groups(uv_table, source),
         edges=tuple(dict.fromkeys(edges)),
-        settings=MappingProxyType(dict(settings)),
+        settings=parse_settings(data, source, is_root=is_root, is_member=True),
         dynamic=tuple(str(key) for key in project.get("dynamic") or ()),
     )

@@ -19,6 +19,7 @@ import pytest
 
 from tests.support import (
     affected_members,
+    cli,
     git,
     git_commit_all,
     member_toml,
@@ -44,19 +45,6 @@ def test(session: nox.Session, target: nox_workspace.Target) -> None:
 
 nox_workspace.matrix_session()
 """
-
-
-def cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nox_workspace", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def affected(root: Path, *args: str) -> dict[str, Any]:

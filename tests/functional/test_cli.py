@@ -10,19 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import member_toml, offline_index, package_sources, run_uv, write_tree
+from tests.support import cli, member_toml, offline_index, package_sources, run_uv, write_tree
 
 pytestmark = pytest.mark.functional
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nox_workspace", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def union_closure(root: Path) -> dict[str, str]:
     workspace = discover(root)
     clear_lock_cache()
     environment = {key: str(value) for key, value in default_environment().items()}
-    target = Target(workspace, workspace.members, Sync(), all_packages=True)
+    target = Target(workspace=workspace, members=workspace.members, sync=Sync(), all_packages=True)
     return {
         package.name: package.version or ""
         for package in target_closure(read_lock(workspace.lock_path), target, environment)

@@ -6,6 +6,7 @@ must equal uv's; where uv refuses it, we must refuse it too, with one line.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -206,6 +207,82 @@ def test_symlink_loop_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
     )
     (tmp_path / "p" / "a" / "loop").symlink_to("..")
     assert_both_refuse(tmp_path, env, "")
+
+
+def globbed(members: str, exclude: str = "") -> dict[str, str | bytes]:
+    """A virtual root with these ``members`` (and ``exclude``) globs, and member ``p/a``."""
+    root = f"[tool.uv.workspace]\nmembers = [{json.dumps(members)}]\n"
+    if exclude:
+        root += f"exclude = [{json.dumps(exclude)}]\n"
+    return {"pyproject.toml": root, "p/a/pyproject.toml": project("a")}
+
+
+@pytest.mark.parametrize(
+    ("members", "exclude", "fragment"),
+    [
+        ("p/[a", "", "invalid range pattern"),
+        ("p/[]", "", "invalid range pattern"),
+        ("p/[!]", "", "invalid range pattern"),
+        ("p/***", "", "wildcards are either regular `*` or recursive `**`"),
+        ("p/a**", "", "recursive wildcards must form a single path component"),
+        ("p/**a", "", "recursive wildcards must form a single path component"),
+        ("p/*", "p/[a", "tool.uv.workspace.exclude holds an invalid glob"),
+        ("p/*", "p/a***", "wildcards are either regular `*` or recursive `**`"),
+    ],
+)
+def test_a_glob_uv_cannot_parse_is_refused(
+    tmp_path: Path, env: dict[str, str], members: str, exclude: str, fragment: str
+) -> None:
+    """uv's glob parser refuses these patterns; discovery refuses them with one line."""
+    write_tree(tmp_path, globbed(members, exclude))
+    assert_both_refuse(tmp_path, env, fragment)
+
+
+@pytest.mark.parametrize(
+    ("members", "exclude"),
+    [
+        ("p/[z-a]", ""),  # a reversed range matches nothing
+        ("p/[]a]", ""),  # `]` first in a class is a character of it
+        ("p/*", "p/[z-a]"),
+        ("p/*", "p/[!z-a]"),
+        ("p/[a-]", ""),
+        ("p/[\\]", ""),
+    ],
+)
+def test_odd_character_classes_agree_with_uv(
+    tmp_path: Path, env: dict[str, str], members: str, exclude: str
+) -> None:
+    """Classes uv accepts give its members, without a regular-expression error."""
+    write_tree(tmp_path, globbed(members, exclude))
+    assert_agrees(tmp_path, env)
+
+
+@pytest.mark.parametrize(
+    ("members", "link", "target"),
+    [
+        ("p/*", "b", "missing"),  # dangling
+        ("p/*", ".b", "missing"),  # hidden and dangling: refused before the hidden rule
+        ("p/b", "b", "missing"),  # a literal path
+        ("p/*", "b", "b"),  # a link to itself: a loop
+    ],
+)
+def test_a_link_the_glob_matches_but_cannot_follow_is_refused(
+    tmp_path: Path, env: dict[str, str], members: str, link: str, target: str
+) -> None:
+    write_tree(tmp_path, globbed(members))
+    (tmp_path / "p" / link).symlink_to(target)
+    assert_both_refuse(tmp_path, env, "a symbolic link that cannot be followed")
+
+
+@pytest.mark.parametrize("members", ["p/a*", "p/**"])
+def test_a_broken_link_the_glob_does_not_match_is_ignored(
+    tmp_path: Path, env: dict[str, str], members: str
+) -> None:
+    """uv only stops at a broken link its glob matches; ``**`` matches folders only."""
+    write_tree(tmp_path, globbed(members))
+    (tmp_path / "p" / "b").symlink_to("missing")
+    (tmp_path / "p" / "a" / "dl").symlink_to("missing")
+    assert_agrees(tmp_path, env)
 
 
 def test_project_outside_enclosing_workspace_stands_alone(

@@ -523,7 +523,7 @@ def test_cli_reference_documents_every_command_and_option() -> None:
     """Each subcommand has a section in ``reference/cli.md`` and each option is named there."""
     import argparse
 
-    from nox_workspace.__main__ import _parser
+    from nox_workspace._cli import _parser
 
     text = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
     parser = _parser()
@@ -541,7 +541,7 @@ def test_cli_reference_documents_every_command_and_option() -> None:
 
 def test_settings_reference_lists_every_key() -> None:
     """The keys in ``reference/settings.md`` are the keys the code accepts."""
-    from nox_workspace._sessions import _SETTING_KEYS
+    from nox_workspace._settings import MEMBER_KEYS, SESSION_KEYS
 
     page = DOCS / "reference" / "settings.md"
     documented = {
@@ -549,9 +549,9 @@ def test_settings_reference_lists_every_key() -> None:
         for comment in ("settings: member", "settings: root")
         for row in table_under(page, comment).rows
     }
-    assert documented == set(_SETTING_KEYS)
+    assert documented == MEMBER_KEYS | {"global"}
     per_session = {code_spans(row[0])[0] for row in table_under(page, "settings: session").rows}
-    assert per_session == {"skip", "groups", "extras"}
+    assert per_session == SESSION_KEYS
 
 
 def _without_reinstalls(args: list[str]) -> list[str]:
@@ -576,12 +576,16 @@ def test_sync_flags_table_is_what_sessions_pass_to_uv() -> None:
         (expression,) = code_spans(row[0])
         (flags,) = code_spans(row[1])
         sync = eval(expression, {"Sync": Sync})
-        args = Target(workspace, (greet,), sync).uv_sync_args()
+        args = Target(workspace=workspace, members=(greet,), sync=sync).uv_sync_args()
         assert args[:5] == ["sync", "--project", str(workspace.root), "--package", "greet"]
         assert " ".join(args[5:]) == flags, row
-        union = Target(workspace, workspace.members, sync, all_packages=True).uv_sync_args()
+        union = Target(
+            workspace=workspace, members=workspace.members, sync=sync, all_packages=True
+        ).uv_sync_args()
         assert _without_reinstalls(union[3:]) == ["--all-packages", *_without_reinstalls(args[5:])]
-        for export in Target(workspace, (greet,), sync).tool_group_export_args():
+        for export in Target(
+            workspace=workspace, members=(greet,), sync=sync
+        ).tool_group_export_args():
             for flag in ("--frozen", "--only-group", "--no-emit-workspace"):
                 assert flag in export
                 assert flag in row[2]

@@ -25,6 +25,7 @@ import pytest
 from nox_workspace._workspace import discover
 from tests.functional.nox_project import NOXFILE, PROBE, locked_closure
 from tests.support import (
+    cli,
     git,
     git_commit_all,
     member_toml,
@@ -97,17 +98,11 @@ def shell_env(env: dict[str, str], **values: str) -> dict[str, str]:
     return {**env, **values}
 
 
-def cli(
+def cli_ok(
     root: Path, env: dict[str, str], *args: str, **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "nox_workspace", *args],
-        cwd=root,
-        env={**env, **extra},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """``python -m nox_workspace ARGS`` in ``root``, which must succeed."""
+    result = cli(*args, cwd=root, env={**env, **extra})
     assert result.returncode == 0, result.stderr
     return result
 
@@ -157,12 +152,12 @@ def test_sessions_run_in_the_odd_folders(root: Path, env: dict[str, str]) -> Non
 def test_members_json_and_matrix_json_carry_the_paths_exactly(
     root: Path, env: dict[str, str]
 ) -> None:
-    members = json.loads(cli(root, env, "members", "--json").stdout)
+    members = json.loads(cli_ok(root, env, "members", "--json").stdout)
     assert {row["name"]: row["path"] for row in members} == MEMBERS
-    rows = json.loads(cli(root, env, "matrix", "--format", "json").stdout)
+    rows = json.loads(cli_ok(root, env, "matrix", "--format", "json").stdout)
     assert {row["member"]: row["path"] for row in rows} == MEMBERS
     for fmt in ("text", "mermaid", "dot"):
-        assert cli(root, env, "graph", "--format", fmt).stdout
+        assert cli_ok(root, env, "graph", "--format", fmt).stdout
 
 
 def test_github_outputs_parse_and_carry_the_paths_exactly(
@@ -170,7 +165,7 @@ def test_github_outputs_parse_and_carry_the_paths_exactly(
 ) -> None:
     """``$GITHUB_OUTPUT`` stays one ``key=value`` per line; its matrix is the JSON rows."""
     output = tmp_path / "output"
-    printed = cli(root, env, "matrix", "--format", "github", GITHUB_OUTPUT=str(output)).stdout
+    printed = cli_ok(root, env, "matrix", "--format", "github", GITHUB_OUTPUT=str(output)).stdout
     lines = output.read_text(encoding="utf-8").split("\n")
     assert lines[-1] == ""
     values = dict(line.split("=", 1) for line in lines[:-1])
@@ -200,7 +195,7 @@ def test_github_member_job_steps_run_with_the_odd_values(
 ) -> None:
     """Each ``run:`` step of the member job, with its ``env:`` from the row, runs as
     written: it echoes the exact folder, runs the session and records the exact key."""
-    rows = json.loads(cli(root, env, "matrix", "--format", "json").stdout)
+    rows = json.loads(cli_ok(root, env, "matrix", "--format", "json").stdout)
     for row in rows:
         for step in github_member_steps():
             result = bash(step["run"], root, shell_env(ci_env, **step_env(step, row)))
@@ -246,7 +241,7 @@ def test_gitlab_child_pipeline_parses_and_its_jobs_run_with_the_odd_values(
 ) -> None:
     """The child pipeline (with the docs' template) is valid YAML whose variables are the
     exact paths; each job's script, with its variables as the environment, runs as written."""
-    text = cli(
+    text = cli_ok(
         root, env, "matrix", "--format", "gitlab", "--gitlab-template", str(GITLAB_MEMBER)
     ).stdout
     pipeline = yaml.safe_load(text)

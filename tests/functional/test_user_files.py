@@ -39,7 +39,7 @@ from tests.functional.nox_project import (
     build_project,
     check_venv_holds_closure,
 )
-from tests.support import git_commit_all, member_toml, tree_changes, tree_state
+from tests.support import cli_argv, git_commit_all, member_toml, tree_changes, tree_state
 
 pytestmark = pytest.mark.functional
 
@@ -152,10 +152,6 @@ def run(
     )
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "nox_workspace", *args]
-
-
 def nox(*args: str) -> list[str]:
     return [sys.executable, "-m", "nox", "--non-interactive", *args]
 
@@ -181,7 +177,7 @@ def test_sessions_and_commands_work_in_a_read_only_workspace(
             assert listed.returncode == 0, f"[{mode}] {listed.stderr}"
         for name, args in CLI_COMMANDS.items():
             cwd = root if args[0] == "matrix" else root / "packages" / "baz"
-            answer = run(prefix, cli(*args), cwd, {**env, **github})
+            answer = run(prefix, cli_argv(*args), cwd, {**env, **github})
             assert answer.returncode == 0, f"[{mode}] {name}: {answer.stderr}"
             assert answer.stdout.strip(), f"[{mode}] {name} printed nothing"
     assert tree_changes(before, tree_state(root)) == [], mode
@@ -208,7 +204,7 @@ def test_a_command_line_command_changes_no_file(
         [project.root] if args[0] == "matrix" else [project.root, project.root / "packages/foo"]
     )
     for cwd in folders:
-        answer = run((), cli(*args), cwd, env)
+        answer = run((), cli_argv(*args), cwd, env)
         assert answer.returncode == 0, answer.stderr
     assert tree_changes(before, tree_state(project.root, skip=())) == []
 

@@ -18,15 +18,13 @@ from hypothesis import strategies as st
 from nox_workspace._affected import (
     Affected,
     LockSnapshot,
-    PathMatcher,
     _lock_reasons,
     _LockDiff,
-    _relative,
-    global_patterns,
     plan_affected,
 )
 from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
+from nox_workspace._git import _relative
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Workspace, discover
 from tests.support import affected_members, member_toml, write_tree
@@ -104,7 +102,7 @@ def workspace(tmp_path: Path) -> Workspace:
 
 def plan(workspace: Workspace, *paths: str, **kwargs: Any) -> Affected:
     return plan_affected(
-        workspace, paths, since="base", global_globs=global_patterns(workspace), **kwargs
+        workspace, paths, since="base", global_globs=workspace.settings.global_globs, **kwargs
     )
 
 
@@ -183,7 +181,7 @@ def test_global_must_be_a_list_of_strings(tmp_path: Path) -> None:
     root = '[tool.uv.workspace]\nmembers = []\n[tool.nox-workspace]\nglobal = "noxfile.py"\n'
     write_tree(tmp_path, {"pyproject.toml": root})
     with pytest.raises(ConfigError, match="global must be a list"):
-        global_patterns(discover(tmp_path))
+        discover(tmp_path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,7 +332,9 @@ def lock_pair(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
 def closures(data: Mapping[str, Any], workspace: Workspace) -> dict[str, frozenset[Any]]:
     lock = snapshot(data).lock
     return {
-        member.name: frozenset(target_closure(lock, Target(workspace, (member,), Sync()), None))
+        member.name: frozenset(
+            target_closure(lock, Target(workspace=workspace, members=(member,), sync=Sync()), None)
+        )
         for member in workspace.members
     }
 
@@ -376,27 +376,6 @@ def test_the_lock_rule_agrees_with_comparing_every_closure_in_both_locks(
 
 # --------------------------------------------------------------------------------------------
 # Globs and paths
-
-
-@pytest.mark.parametrize(
-    ("pattern", "path", "matches"),
-    [
-        ("noxfile.py", "noxfile.py", True),
-        ("noxfile.py", "packages/a/noxfile.py", False),
-        ("*.txt", "constraints.txt", True),
-        ("*.txt", "ci/constraints.txt", False),
-        ("**/*.txt", "ci/deep/constraints.txt", True),
-        ("**/*.txt", "constraints.txt", True),
-        (".github", ".github/workflows/ci.yml", True),
-        ("ci/", "ci/run.sh", True),
-        ("./ci/*.sh", "ci/run.sh", True),
-        ("req[0-9].txt", "req1.txt", True),
-        ("req[!0-9].txt", "req1.txt", False),
-        ("../shared/**", "../shared/x", True),
-    ],
-)
-def test_global_globs(pattern: str, path: str, matches: bool) -> None:
-    assert PathMatcher.of([pattern])(path) is matches
 
 
 @pytest.mark.parametrize(

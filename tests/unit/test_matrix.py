@@ -12,30 +12,30 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import nox.registry
 import pytest
 import tomlkit
 
 from nox_workspace._affected import plan_affected
-from nox_workspace._errors import ConfigError
+from nox_workspace._cli import load_noxfile
+from nox_workspace._errors import ConfigError, DiscoveryError
+from nox_workspace._git import _blob_id, _walk_index
 from nox_workspace._matrix import (
     ROW_FIELDS,
+    MatrixOptions,
     Row,
-    _blob_id,
     _template_block,
-    _walk_index,
     build_rows,
     github_matrix,
     gitlab_pipeline,
     keep_affected,
-    load_noxfile,
+    run_matrix,
     select_rows,
     write_github_outputs,
 )
+from nox_workspace._registry import GeneratedSession
 from nox_workspace._workspace import discover
 from tests.support import member_toml, write_tree
-
-# Each test imports the noxfile again, and Nox warns when a session name comes back.
-pytestmark = pytest.mark.filterwarnings("ignore:The session .* has already been registered")
 
 NOXFILE = """
 import nox
@@ -120,11 +120,17 @@ FILES = {
 }
 
 
+def load(root: Path) -> tuple[GeneratedSession, ...]:
+    """Load the root's noxfile afresh: a test may load it more than once."""
+    nox.registry.reset()
+    return load_noxfile(root / "noxfile.py")
+
+
 def keys(
     root: Path, files: Mapping[str, str] = FILES, *, noxfile: Path | None = None
 ) -> dict[str, str]:
     """Session name -> key, for every row (the union too)."""
-    generated = load_noxfile(root / "noxfile.py")
+    generated = load(root)
     rows = build_rows(
         generated, union=True, noxfile=noxfile or root / "noxfile.py", files=lambda _: files
     )
@@ -132,7 +138,7 @@ def keys(
 
 
 def rows_of(root: Path, **kwargs: Any) -> list[Row]:
-    return build_rows(load_noxfile(root / "noxfile.py"), files=lambda _: FILES, **kwargs)
+    return build_rows(load(root), files=lambda _: FILES, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +283,16 @@ def test_a_noxfile_whose_session_is_invalid_is_a_config_error(
 def row(session: str, member: str, function: str = "test", tags: tuple[str, ...] = ()) -> Row:
     path = "." if member == "*" else f"packages/{member}"
     members = ("a", "b") if member == "*" else (member,)
-    return Row(member, session, function, None, path, "0" * 16, tags, members)
+    return Row(
+        member=member,
+        session=session,
+        function=function,
+        python=None,
+        path=path,
+        key="0" * 16,
+        tags=tags,
+        members=members,
+    )
 
 
 ROWS = [
@@ -294,7 +309,8 @@ ROWS = [
         ({"sessions": ["test"]}, ["test-a", "test-b", "all"]),
         ({"sessions": ["lint-*"]}, ["lint-a"]),
         ({"members": ["a"]}, ["test-a", "lint-a"]),
-        ({"members": ["packages/b"]}, ["test-b"]),
+        ({"members": ["b"]}, ["test-b"]),
+        ({"members": ["*"]}, ["all"]),
         ({"tags": ["slow"]}, ["test-b"]),
         ({"sessions": ["test"], "members": ["a", "b"]}, ["test-a", "test-b"]),
         ({}, ["test-a", "test-b", "lint-a", "all"]),
@@ -389,3 +405,28 @@ def test_the_gitlab_template_is_the_named_top_level_block() -> None:
     assert "plan:" not in block
     with pytest.raises(ConfigError, match=r"has no top-level job '\.other'"):
         _template_block(text, ".other", "ci.yml")
+
+
+def test_member_filter_takes_any_spelling_of_a_name(root: Path) -> None:
+    """``matrix --member CORE`` keeps core's rows, as ``closure CORE`` finds core."""
+    options = MatrixOptions(fmt="json", members=("CORE",))
+    generated = load(root)
+    output = run_matrix(options, generated, noxfile=root / "noxfile.py", files=lambda _: FILES)
+    rows = json.loads(output)
+    assert {row["member"] for row in rows} == {"core"}
+
+
+def test_member_filter_refuses_an_unknown_member(root: Path) -> None:
+    generated = load(root)
+    with pytest.raises(DiscoveryError, match="no workspace member named 'nope'"):
+        run_matrix(MatrixOptions(members=("nope",)), generated, files=lambda _: FILES)
+
+
+def test_noxfile_prints_stay_off_stdout(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a noxfile prints while ``matrix`` loads it goes to stderr, not into the JSON."""
+    noxfile = root / "noxfile.py"
+    noxfile.write_text("print('hello from the noxfile')\n" + noxfile.read_text())
+    load_noxfile(noxfile)
+    captured = capsys.readouterr()
+    assert "hello from the noxfile" in captured.err
+    assert "hello from the noxfile" not in captured.out

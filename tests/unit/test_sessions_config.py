@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from nox_workspace import ConfigError, Sync, discover, pythons
-from nox_workspace._sessions import _fresh_venvs_requested, _member_sync
+import nox_workspace
+from nox_workspace import ConfigError, Sync, Target, discover, pythons
+from nox_workspace._sessions import _fresh_venvs_requested
 from tests.support import member_toml, write_tree
 
 
@@ -26,8 +27,23 @@ def test_sync_describes_itself() -> None:
     assert Sync(exact=False, frozen=True, groups=["t"]).describe() == "inexact, frozen, groups: t"
 
 
-def test_pythons_keeps_installed_versions_inside_requires_python(tmp_path: Path) -> None:
-    """``pythons()`` drops candidates outside the workspace's requires-python."""
+def test_sync_fields_are_keyword_only() -> None:
+    """``Sync(False, True)`` would read as "inexact, frozen" by position: it is refused."""
+    with pytest.raises(TypeError):
+        Sync(False, True)  # type: ignore[call-arg]
+
+
+def test_pythons_keeps_installed_versions_inside_requires_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pythons()`` keeps the installed candidates inside the workspace's requires-python."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for version in ("3.9", "3.10", "3.11", "3.12"):  # 3.13 is a candidate, not installed
+        python = bin_dir / f"python{version}"
+        python.write_text("#!/bin/sh\n")
+        python.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
     write_tree(
         tmp_path,
         {
@@ -37,7 +53,7 @@ def test_pythons_keeps_installed_versions_inside_requires_python(tmp_path: Path)
         },
     )
     found = pythons(tmp_path, candidates=["3.9", "3.10", "3.11", "3.12", "3.13"])
-    assert set(found) <= {"3.11", "3.12"}
+    assert found == ["3.11", "3.12"]
 
 
 @pytest.mark.parametrize(
@@ -71,12 +87,92 @@ def test_member_settings(tmp_path: Path) -> None:
         },
     )
     member = discover(tmp_path).member("solo")
-    assert _member_sync(member, "lint", Sync()) is None
-    assert _member_sync(member, "test", Sync()) == Sync(groups=["test"])
-    assert _member_sync(member, "docs", Sync()) == Sync(groups=["docs"])
+    assert Sync().for_member(member, "lint") is None
+    assert Sync().for_member(member, "test") == Sync(groups=["test"])
+    assert Sync().for_member(member, "docs") == Sync(groups=["docs"])
 
     (tmp_path / "pyproject.toml").write_text(
         member_toml("solo", extra_toml="[tool.nox-workspace]\ngroup = ['test']\n")
     )
     with pytest.raises(ConfigError, match="unknown key 'group'"):
-        _member_sync(discover(tmp_path).member("solo"), "test", Sync())
+        discover(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("skipp = true", "unknown key 'skipp'"),
+        ("skip = true", "skip is a member setting, but this virtual root is not a member"),
+        ('global = "noxfile.py"', "global must be a list of path globs"),
+    ],
+)
+def test_a_virtual_roots_settings_are_checked_like_a_members(
+    tmp_path: Path, table: str, message: str
+) -> None:
+    """A virtual root's ``[tool.nox-workspace]`` refuses what it cannot mean, at discovery."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                f'[tool.uv.workspace]\nmembers = ["a"]\n[tool.nox-workspace]\n{table}\n'
+            ),
+            "a/pyproject.toml": member_toml("a"),
+        },
+    )
+    with pytest.raises(ConfigError, match=message):
+        discover(tmp_path)
+
+
+def test_global_belongs_in_the_root_only(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a"]\n',
+            "a/pyproject.toml": member_toml("a", extra_toml="[tool.nox-workspace]\nglobal = []\n"),
+        },
+    )
+    with pytest.raises(ConfigError, match="global belongs in the workspace root"):
+        discover(tmp_path)
+
+
+def test_the_union_checks_extras_as_it_checks_groups(tmp_path: Path) -> None:
+    """``--all-packages --extra X`` needs some member with extra X; an unknown one fails."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a", "b"]\n',
+            "a/pyproject.toml": member_toml("a", extras={"fast": ["alpha"]}),
+            "b/pyproject.toml": member_toml("b"),
+        },
+    )
+    workspace = discover(tmp_path)
+
+    def union(sync: Sync) -> Target:
+        return Target(workspace=workspace, members=workspace.members, sync=sync, all_packages=True)
+
+    union(Sync(extras=["fast"])).validate("all")
+    with pytest.raises(ConfigError, match="asks for extra 'nope', which no member defines"):
+        union(Sync(extras=["nope"])).validate("all")
+
+
+def test_a_union_session_with_an_unknown_extra_fails_when_the_noxfile_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The decorator refuses the union's unknown extra with one line, before any venv."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a"]\n',
+            "a/pyproject.toml": member_toml("a", extras={"fast": ["alpha"]}),
+        },
+    )
+
+    def body(session: object, target: Target) -> None:
+        raise AssertionError("never runs")
+
+    decorate = nox_workspace.session(
+        union="all", members=[], sync=Sync(extras=["nope"]), root=tmp_path
+    )
+    with pytest.raises(SystemExit):
+        decorate(body)
+    assert "asks for extra 'nope', which no member defines" in capsys.readouterr().err

@@ -66,10 +66,12 @@ def test_edges_by_kind_with_root_sources(workspace_root: Path) -> None:
     workspace = discover(workspace_root)
     api = workspace.member("api-server")
     assert set(api.edges) == {
-        Edge("api-server", "core", "dependency"),
-        Edge("api-server", "tools", "extra", "cli"),
+        Edge(source="api-server", target="core", kind="dependency"),
+        Edge(source="api-server", target="tools", kind="extra", via="cli"),
     }
-    assert workspace.member("tools").edges == (Edge("tools", "core", "group", "test"),)
+    assert workspace.member("tools").edges == (
+        Edge(source="tools", target="core", kind="group", via="test"),
+    )
     assert workspace.dependents()["core"] == ("api-server", "tools")
 
 
@@ -82,11 +84,11 @@ def test_groups_include_groups_and_default_groups(workspace_root: Path) -> None:
 
 
 def test_virtual_members_and_settings(workspace_root: Path) -> None:
-    """A member without a build system is virtual; [tool.nox-workspace] is kept as given."""
+    """A member without a build system is virtual; [tool.nox-workspace] is parsed."""
     workspace = discover(workspace_root)
     assert workspace.member("tools").virtual
     assert not workspace.member("core").virtual
-    assert workspace.member("api-server").settings == {"skip": ["lint"]}
+    assert workspace.member("api-server").settings.member.skip == ("lint",)
 
 
 def test_requires_python_is_the_intersection(workspace_root: Path) -> None:
@@ -178,5 +180,69 @@ def test_dynamic_dependencies_take_their_edges_from_the_lock(tmp_path: Path) -> 
         tmp_path / "uv.lock",
     )
     completed = complete_edges(workspace, lock)
-    assert completed.member("app").edges == (Edge("app", "lib", "dependency"),)
+    assert completed.member("app").edges == (Edge(source="app", target="lib", kind="dependency"),)
     assert completed.downstream(["lib"]) == ("app", "lib")
+
+
+@pytest.mark.parametrize(
+    ("patterns", "names"),
+    [
+        (["API_Server"], ("api-server",)),
+        (["CORE", "tools"], ("core", "tools")),
+        (["packages/api"], ("api-server",)),
+        (["./packages/api/"], ("api-server",)),
+        (["API*"], ("api-server",)),
+        (["packages/*"], ("api-server", "core", "tools")),
+    ],
+)
+def test_select_takes_any_spelling_a_folder_or_a_glob(
+    workspace_root: Path, patterns: list[str], names: tuple[str, ...]
+) -> None:
+    """One rule for ``members=`` and ``matrix --member``: names normalize, folders count."""
+    selected = discover(workspace_root).select(patterns)
+    assert tuple(member.name for member in selected) == names
+
+
+def test_select_refuses_a_name_or_glob_that_matches_nothing(workspace_root: Path) -> None:
+    workspace = discover(workspace_root)
+    with pytest.raises(DiscoveryError, match="no workspace member named 'nope'"):
+        workspace.select(["nope"])
+    with pytest.raises(DiscoveryError, match="matches no member"):
+        workspace.select(["zz*"])
+
+
+@pytest.mark.parametrize(
+    ("path", "owner"),
+    [
+        ("packages/api/src/x.py", "api-server"),
+        ("packages/api", "api-server"),
+        ("packages/apiary/x.py", None),
+        ("README.md", None),
+        ("../elsewhere/x.py", None),
+    ],
+)
+def test_owner_of_a_path(workspace_root: Path, path: str, owner: str | None) -> None:
+    found = discover(workspace_root).owner_of(path)
+    assert (found.name if found else None) == owner
+
+
+def test_a_gitignore_with_a_bad_class_is_one_line(tmp_path: Path) -> None:
+    """A folder without ``pyproject.toml`` is checked against ``.gitignore``; a rule whose
+    class has no translation (``[z-a]``) names the file instead of raising ``re.error``.
+    (uv 0.13.9 drops such a ``.gitignore`` and refuses the folder as a member without a
+    ``pyproject.toml``: both refuse the workspace.)"""
+    write_tree(
+        tmp_path,
+        {
+            ".git/HEAD": "ref: refs/heads/main\n",
+            ".gitignore": "[z-a]\n*.log\n",
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
+            "p/a/pyproject.toml": member_toml("a"),
+            "p/b/x.log": "",
+        },
+    )
+    with pytest.raises(DiscoveryError) as caught:
+        discover(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / '.gitignore'}: a .gitignore rule holds an invalid")
+    assert "\n" not in message

@@ -1,0 +1,100 @@
+"""The sessions this process registered, as immutable records, and the per-load discovery cache.
+
+The Nox adapter (``_sessions``) adds a record for every session it gives Nox; the planners
+(``_matrix``) read them. Keeping them here, below both, is what lets the matrix import no
+adapter. :func:`reset` forgets everything, for tests and for a second load of a noxfile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nox_workspace._errors import ConfigError
+from nox_workspace._sync import Target
+from nox_workspace._workspace import Workspace, discover
+
+__all__ = [
+    "GeneratedSession",
+    "Python",
+    "add",
+    "count",
+    "discover_once",
+    "registered",
+    "reset",
+]
+
+#: A session's ``python=``: one version, several, or Nox's own choice (``None``, a bool).
+Python = str | tuple[str, ...] | bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GeneratedSession:
+    """A session nox-workspace registered with Nox, for the CI matrix and other planners.
+
+    ``name`` is the name given to Nox; with a list of Pythons, Nox runs it as
+    ``name-VERSION`` for each. ``function`` is the session function's name (the prefix of
+    the member sessions), ``target`` what it syncs (``target.all_packages`` for the union).
+    ``origin`` identifies one load of one noxfile (its globals).
+    """
+
+    name: str
+    function: str
+    target: Target
+    python: Python
+    tags: tuple[str, ...]
+    strict: bool
+    origin: object = field(default=None, compare=False, repr=False)
+
+    def nox_names(self) -> list[tuple[str, str | None]]:
+        """``(session name as Nox runs it, Python version or None)`` pairs."""
+        if isinstance(self.python, str):
+            return [(self.name, self.python)]
+        if self.python is None or isinstance(self.python, bool):
+            return [(self.name, None)]
+        return [(f"{self.name}-{version}", version) for version in self.python]
+
+
+_SESSIONS: list[GeneratedSession] = []
+_DISCOVERED: list[tuple[Path, object, Workspace]] = []
+
+
+def add(session: GeneratedSession) -> None:
+    """Record ``session``; a second session of the same name from one noxfile load is an error."""
+    if any(known.name == session.name and known.origin is session.origin for known in _SESSIONS):
+        raise ConfigError(
+            f"two sessions are both named {session.name!r}",
+            path=session.target.workspace.root / "noxfile.py",
+            hint="give one of them another name= or union=",
+        )
+    _SESSIONS.append(session)
+
+
+def registered(start: int = 0) -> tuple[GeneratedSession, ...]:
+    """The sessions registered so far, in order; from the ``start``-th on."""
+    return tuple(_SESSIONS[start:])
+
+
+def discover_once(start: Path, origin: object) -> Workspace:
+    """Discover the workspace once per load of a noxfile, however many decorators it has.
+
+    ``origin`` is the noxfile's globals: one load of one noxfile.
+    """
+    folder = start.resolve()
+    for known_folder, known_origin, workspace in _DISCOVERED:
+        if known_origin is origin and known_folder == folder:
+            return workspace
+    workspace = discover(start)
+    _DISCOVERED.append((folder, origin, workspace))
+    return workspace
+
+
+def reset() -> None:
+    """Forget every registered session and every cached discovery."""
+    _SESSIONS.clear()
+    _DISCOVERED.clear()
+
+
+def count() -> int:
+    """How many sessions are registered (a mark for :func:`registered`)."""
+    return len(_SESSIONS)

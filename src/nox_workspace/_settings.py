@@ -1,0 +1,158 @@
+"""``[tool.nox-workspace]``: parsed once, when the workspace is discovered, into frozen values.
+
+A member's table changes that member's generated sessions (``skip``, ``groups``, ``extras``,
+and the same per session under ``sessions.NAME``). The root's table also holds ``global``,
+the globs of files that affect every member. A virtual root is not a member, so its table
+holds ``global`` only. Every key is checked here, in members and in the root alike: an unknown
+key or a wrong type is a :class:`~nox_workspace.ConfigError` naming the file, before any
+session is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from nox_workspace._errors import ConfigError
+
+__all__ = ["Overrides", "Settings", "parse_settings"]
+
+#: Keys of a member's ``[tool.nox-workspace]`` (``global`` only in the root).
+MEMBER_KEYS = frozenset({"skip", "groups", "extras", "sessions"})
+#: Keys of ``[tool.nox-workspace.sessions.NAME]``.
+SESSION_KEYS = frozenset({"skip", "groups", "extras"})
+_TABLE = "[tool.nox-workspace]"
+_EMPTY: Mapping[str, Overrides] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overrides:
+    """One layer of settings: the member-wide one, or one session's.
+
+    ``skip`` is ``True`` (skip every session) or the names of the sessions to skip;
+    ``groups`` and ``extras`` replace the decorator's when they are not ``None``.
+    """
+
+    skip: bool | tuple[str, ...] = False
+    groups: tuple[str, ...] | None = None
+    extras: tuple[str, ...] | None = None
+
+    def skips(self, session: str) -> bool:
+        """Whether this layer skips the session called ``session``."""
+        return self.skip is True or (isinstance(self.skip, tuple) and session in self.skip)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """A ``pyproject.toml``'s ``[tool.nox-workspace]``, checked; empty when there is none.
+
+    ``member`` applies to every session of the member, ``sessions`` to one session each (after
+    ``member``); ``global_globs`` exist only in the workspace root.
+    """
+
+    member: Overrides = Overrides()
+    sessions: Mapping[str, Overrides] = field(default_factory=lambda: _EMPTY, hash=False)
+    global_globs: tuple[str, ...] = ()
+
+    def layers(self, session: str) -> tuple[Overrides, ...]:
+        """The layers that apply to ``session``, in the order they apply."""
+        layer = self.sessions.get(session)
+        return (self.member,) if layer is None else (self.member, layer)
+
+
+def parse_settings(
+    data: Mapping[str, Any], source: Path, *, is_root: bool, is_member: bool
+) -> Settings:
+    """Check and parse the ``[tool.nox-workspace]`` table of the parsed ``pyproject.toml``.
+
+    ``is_root``: the file is the workspace root's (which may hold ``global``); ``is_member``:
+    it is a member's (which may hold the session settings). A virtual root is root only.
+    """
+    tool = data.get("tool")
+    table = tool.get("nox-workspace") if isinstance(tool, Mapping) else None
+    if table is None:
+        return Settings()
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{_TABLE} must be a table", path=source, hint="fix its type")
+    allowed = (MEMBER_KEYS if is_member else frozenset()) | ({"global"} if is_root else frozenset())
+    for key in table:
+        if key in allowed:
+            continue
+        if key == "global":
+            hint = "move it to the workspace root's pyproject.toml"
+            raise ConfigError(
+                f"{_TABLE} global belongs in the workspace root", path=source, hint=hint
+            )
+        if key in MEMBER_KEYS:
+            raise ConfigError(
+                f"{_TABLE} {key} is a member setting, but this virtual root is not a member",
+                path=source,
+                hint="put it in the members' pyproject.toml files",
+            )
+        raise ConfigError(
+            f"{_TABLE} has unknown key {key!r}",
+            path=source,
+            hint="known keys: " + ", ".join(sorted(allowed)),
+        )
+    sessions = table.get("sessions", {})
+    if not isinstance(sessions, Mapping):
+        raise ConfigError(
+            "[tool.nox-workspace.sessions] must be a table of session names",
+            path=source,
+            hint="write [tool.nox-workspace.sessions.NAME]",
+        )
+    per_session: dict[str, Overrides] = {}
+    for name, layer in sessions.items():
+        where = f"[tool.nox-workspace.sessions.{name}]"
+        if not isinstance(layer, Mapping) or set(layer) - SESSION_KEYS:
+            raise ConfigError(
+                f"{where} takes only skip, groups and extras", path=source, hint="fix the table"
+            )
+        per_session[name] = _overrides(layer, source, where)
+    return Settings(
+        member=_overrides(table, source, _TABLE),
+        sessions=MappingProxyType(per_session),
+        global_globs=_globs(table.get("global", []), source),
+    )
+
+
+def _overrides(table: Mapping[str, Any], source: Path, where: str) -> Overrides:
+    skip = table.get("skip", False)
+    if isinstance(skip, list) and all(isinstance(item, str) for item in skip):
+        skip = tuple(skip)
+    elif not isinstance(skip, bool):
+        raise ConfigError(
+            f"{where} skip must be true, false or a list of session names",
+            path=source,
+            hint='e.g. skip = ["lint"]',
+        )
+    return Overrides(
+        skip=skip,
+        groups=_names(table.get("groups"), "groups", source, where),
+        extras=_names(table.get("extras"), "extras", source, where),
+    )
+
+
+def _names(value: object, key: str, source: Path, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(
+            f"{where} {key} must be a list of strings", path=source, hint=f'e.g. {key} = ["test"]'
+        )
+    return tuple(dict.fromkeys(canonicalize_name(item) for item in value))
+
+
+def _globs(value: object, source: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(
+            f"{_TABLE} global must be a list of path globs",
+            path=source,
+            hint='e.g. global = ["noxfile.py", ".github/workflows/**"]',
+        )
+    return tuple(value)

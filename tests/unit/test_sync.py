@@ -1,0 +1,117 @@
+"""The ``uv sync`` / ``uv export`` argv a session passes to uv: exact lists, no uv run here.
+
+The argv builder is the one place that maps a :class:`Sync` to uv's flags; these lists are
+what uv gets for a member's session, the union, built wheels and root tool groups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nox_workspace import ConfigError, Sync, Target, Workspace, discover
+from tests.support import member_toml, write_tree
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """A virtual root with a ``lint`` group; ``app`` depends on ``lib``; ``tool`` stands alone."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.uv.workspace]\nmembers = ["p/*"]\n[dependency-groups]\nlint = ["ruff"]\n'
+            ),
+            "p/app/pyproject.toml": member_toml(
+                "app", dependencies=["lib"], workspace_sources=["lib"], groups={"test": ["x"]}
+            ),
+            "p/lib/pyproject.toml": member_toml("lib", extras={"fast": ["alpha"]}),
+            "p/tool/pyproject.toml": member_toml("tool"),
+        },
+    )
+    return discover(tmp_path)
+
+
+def member(workspace: Workspace, name: str, sync: Sync) -> Target:
+    return Target(workspace=workspace, members=(workspace.member(name),), sync=sync)
+
+
+def union(workspace: Workspace, sync: Sync) -> Target:
+    return Target(workspace=workspace, members=workspace.members, sync=sync, all_packages=True)
+
+
+def test_a_members_default_sync(workspace: Workspace) -> None:
+    root = str(workspace.root)
+    assert member(workspace, "app", Sync()).uv_sync_args() == [
+        "sync", "--project", root, "--package", "app", "--exact", "--locked",
+    ]  # fmt: skip
+
+
+def test_every_option_of_a_members_sync(workspace: Workspace) -> None:
+    sync = Sync(exact=False, frozen=True, groups=["test"], default_groups=False, extras=["fast"])
+    assert member(workspace, "lib", sync).uv_sync_args() == [
+        "sync", "--project", str(workspace.root), "--package", "lib", "--inexact", "--frozen",
+        "--group", "test", "--no-default-groups", "--extra", "fast",
+    ]  # fmt: skip
+
+
+def test_the_union(workspace: Workspace) -> None:
+    assert union(workspace, Sync(all_extras=True)).uv_sync_args() == [
+        "sync", "--project", str(workspace.root), "--all-packages", "--exact", "--locked",
+        "--all-extras",
+    ]  # fmt: skip
+
+
+def test_built_wheels_reinstall_the_member_and_what_it_depends_on(workspace: Workspace) -> None:
+    """``editable=False`` rebuilds the member and its workspace dependencies, nothing else."""
+    root = str(workspace.root)
+    assert member(workspace, "app", Sync(editable=False)).uv_sync_args() == [
+        "sync", "--project", root, "--package", "app", "--exact", "--locked", "--no-editable",
+        "--reinstall-package", "app", "--reinstall-package", "lib",
+    ]  # fmt: skip
+    assert union(workspace, Sync(editable=False)).uv_sync_args()[-7:] == [
+        "--no-editable",
+        "--reinstall-package", "app", "--reinstall-package", "lib",
+        "--reinstall-package", "tool",
+    ]  # fmt: skip
+
+
+def test_tool_groups_are_exported_through_an_anchor_member(workspace: Workspace) -> None:
+    """The root's ``lint`` group alone, through the first member without a ``lint`` group."""
+    target = member(workspace, "lib", Sync(tool_groups=["lint"]))
+    assert target.uv_sync_args()[-2:] == ["--exact", "--locked"]
+    assert target.tool_group_export_args() == [
+        [
+            "export", "--project", str(workspace.root), "--frozen", "--no-hashes",
+            "--no-header", "--no-annotate", "--no-emit-workspace",
+            "--package", "app", "--only-group", "lint",
+        ]
+    ]  # fmt: skip
+
+
+def test_a_tool_group_the_root_lacks_is_refused(workspace: Workspace) -> None:
+    with pytest.raises(ConfigError, match="overlays tool group 'docs'"):
+        member(workspace, "lib", Sync(tool_groups=["docs"])).validate("test")
+
+
+def test_default_groups_are_the_members_or_the_roots(tmp_path: Path) -> None:
+    """A member's session turns on the member's default groups, the union the root's."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.uv.workspace]\nmembers = ["a", "b"]\n[tool.uv]\ndefault-groups = ["lint"]\n'
+                '[dependency-groups]\nlint = ["ruff"]\n'
+            ),
+            "a/pyproject.toml": member_toml(
+                "a", groups={"test": ["x"]}, extra_toml='[tool.uv]\ndefault-groups = ["test"]\n'
+            ),
+            "b/pyproject.toml": member_toml("b"),
+        },
+    )
+    workspace = discover(tmp_path)
+    assert member(workspace, "a", Sync()).default_groups == ("test",)
+    assert member(workspace, "b", Sync()).default_groups == ("dev",)
+    assert union(workspace, Sync()).default_groups == ("lint",)
+    assert member(workspace, "a", Sync(default_groups=False)).default_groups == ()
