@@ -2,7 +2,7 @@
 
 nox-workspace needs a lock's closures to build one environment per member, to tell which
 members a lock change affects, and to name the packages an environment holds that the lock
-does not give it. This module reads the file (``tomllib``, once per file state), checks its
+does not give it. This module reads the file (through ``_toml``, once per file state), checks its
 shape, and indexes it (``_index``); the closures themselves are the walk's (``_walk``), which
 :class:`Lock` offers as methods.
 
@@ -18,7 +18,6 @@ plus the closures of every member add a few percent to that (``benchmarks/bench_
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from nox_workspace._index import (
     index_lock,
 )
 from nox_workspace._markers import clear_caches
+from nox_workspace._toml import loads_toml
 from nox_workspace._walk import (
     ALL,
     UV_DEFAULT_GROUPS,
@@ -44,11 +44,6 @@ from nox_workspace._walk import (
     member_edges,
     walk,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "ALL",
@@ -429,23 +424,7 @@ def read_lock(path: Path | str) -> Lock:
 
 
 def _load(raw: bytes, path: Path) -> Lock:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise LockError(
-            f"is not UTF-8 text (byte {error.start})",
-            path=path,
-            hint=RELOCK_HINT,
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        detail = str(error).splitlines()[0] if str(error) else "invalid TOML"
-        raise LockError(
-            f"is not valid TOML ({detail})",
-            path=path,
-            hint="restore it from version control or run `uv lock` to rewrite it",
-        ) from None
+    data = loads_toml(raw, LockError, display=path, hint=RELOCK_HINT)
     return parse_lock(data, path)
 
 

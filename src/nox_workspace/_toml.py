@@ -49,21 +49,31 @@ def load_toml_if_present(
 
 
 def loads_toml(
-    raw: bytes, error: type[NoxWorkspaceError], *, display: Path | str
+    raw: bytes,
+    error: type[NoxWorkspaceError],
+    *,
+    display: Path | str,
+    hint: str | None = None,
 ) -> dict[str, Any]:
-    """Parse TOML bytes (a file at a git revision, say); ``display`` names them in errors."""
+    """Parse TOML bytes (a file at a git revision, say); ``display`` names them in errors.
+
+    ``hint`` replaces the default fix in both errors, for files the user does not edit by hand
+    (``uv.lock``: rewrite it with ``uv lock``).
+    """
     shown = display
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(
-            f"not valid UTF-8 (byte {exc.start})", path=shown, hint="save the file as UTF-8"
+            f"not valid UTF-8 (byte {exc.start})",
+            path=shown,
+            hint=hint or "save the file as UTF-8",
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        reason = str(exc).splitlines()[0]
-        raise error(f"invalid TOML: {reason}", path=shown, hint="fix the syntax") from None
+        reason = str(exc).splitlines()[0] if str(exc) else "unreadable"
+        raise error(f"invalid TOML: {reason}", path=shown, hint=hint or "fix the syntax") from None
     return data

@@ -317,17 +317,19 @@ def test_read_lock_without_a_file_says_to_run_uv_lock(tmp_path: Path) -> None:
 def test_read_lock_reports_truncated_toml_on_one_line(tmp_path: Path) -> None:
     path = tmp_path / "uv.lock"
     path.write_text('version = 1\n[[package]]\nname = "alpha\n', encoding="utf-8")
-    with pytest.raises(LockError, match="not valid TOML") as caught:
+    with pytest.raises(LockError, match="invalid TOML") as caught:
         read_lock(path)
     assert "\n" not in str(caught.value)
     assert str(path) in str(caught.value)
+    assert "uv lock" in str(caught.value)  # the lock's own hint, not "fix the syntax"
 
 
 def test_read_lock_reports_bytes_that_are_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "uv.lock"
     path.write_bytes(b"version = 1\n# caf\xe9\n")
-    with pytest.raises(LockError, match="not UTF-8"):
+    with pytest.raises(LockError, match="not valid UTF-8") as caught:
         read_lock(path)
+    assert "uv lock" in str(caught.value)
 
 
 def test_read_lock_reports_a_directory(tmp_path: Path) -> None:
