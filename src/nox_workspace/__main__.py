@@ -1,4 +1,4 @@
-"""The command line: ``python -m nox_workspace members|closure|graph|affected|matrix``.
+"""The command line: ``python -m nox_workspace members|closure|graph|affected|matrix|check|init``.
 
 Each subcommand prints a readable default and ``--json`` for scripts (the shapes are in the
 reference docs). Exit status: 0 on success, 2 on a bad workspace or bad arguments, with one
@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "matrix", parents=[common], help="the CI matrix of the noxfile's member sessions"
     )
     add_matrix_arguments(matrix)
+    _add_check_and_init(commands, common)
     return parser
 
 
@@ -162,17 +163,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
+        ran = _run_check_or_init(args)
+        if ran is not None:
+            output, status = ran
+            _print(output)
+            return status
         output = _run(args)
     except NoxWorkspaceError as error:
         print(f"nox-workspace: error: {error}", file=sys.stderr)
         return 2
+    _print(output)
+    return 0
+
+
+def _print(output: str) -> None:
+    """Print the output of a subcommand, if any."""
     if output:
         try:
             print(output, flush=True)
         except BrokenPipeError:
             # The reader stopped early (`| head`): not an error of ours.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
 
 
 def _run(args: argparse.Namespace) -> str:
@@ -196,6 +207,67 @@ def _run(args: argparse.Namespace) -> str:
     if args.command == "affected":
         return _affected(workspace, args)
     return render_graph(workspace, args.format)
+
+
+# --------------------------------------------------------------------------------------------
+# `check` and `init`: the subparsers, and their dispatch to plain functions of _check / _init.
+
+
+def _add_check_and_init(
+    commands: argparse._SubParsersAction[Any],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Add the ``check`` and ``init`` subcommands."""
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="what a shared venv holds that each member's locked closure lacks",
+        description="Compare a venv with each chosen member's locked closure. Exit status: 1 "
+        "when something leaks for a chosen member, 0 otherwise, 2 on bad input.",
+    )
+    check.add_argument(
+        "--venv",
+        type=Path,
+        default=None,
+        help="the venv to check (default: UV_PROJECT_ENVIRONMENT, the workspace's .venv, "
+        "or $VIRTUAL_ENV)",
+    )
+    chosen = check.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--member",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="M",
+        help="check member M (repeatable; default: the member of the current directory, "
+        "else every member)",
+    )
+    chosen.add_argument("--all", action="store_true", help="check every member")
+    check.add_argument(
+        "--group", action="append", default=[], metavar="G", help="add dependency group G"
+    )
+    check.add_argument(
+        "--extra", action="append", default=[], metavar="E", help="add extra E where it exists"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _run_check_or_init(args: argparse.Namespace) -> tuple[str, int] | None:
+    """The output and exit status of ``check`` or ``init``; ``None`` for other commands."""
+    if args.command == "check":
+        from nox_workspace._check import check_venv
+
+        report = check_venv(
+            start=args.root,
+            venv=args.venv,
+            members=args.member,
+            all_members=args.all,
+            groups=args.group,
+            extras=args.extra,
+        )
+        text = json.dumps(report.to_json(), indent=2) if args.json else report.render()
+        return text, report.status
+    return None
 
 
 if __name__ == "__main__":
