@@ -1,0 +1,374 @@
+"""A pytest plugin: run a member's tests in the shared ``.venv``, importing only its closure.
+
+``pytest -p nox_workspace.guard --nw-member M`` (or ``nw_member = M`` in the pytest
+configuration, or ``NOX_WORKSPACE_MEMBER=M``) fails every import *made from member M's own
+code or from the test modules pytest collects* of a module whose distribution is not in M's
+locked closure (for the running interpreter). The failure is a ``ModuleNotFoundError``, as
+in M's own session, whose message names the distribution, the members that bring it and the
+fix. Imports made by other code (a library's ``try: import optional``) are not judged: the
+importer's file decides, not the imported name.
+
+How: ``builtins.__import__`` is wrapped, so every ``import`` statement is seen, also of a
+module another importer loaded first; the importer's file comes from the globals Python
+passes along. Module -> distribution comes from
+``importlib.metadata.packages_distributions()`` (read faster, by
+:func:`top_level_distributions`), and for editable workspace members (whose
+files no ``RECORD`` lists) from the folder the module lives in. Decisions are cached per
+importer file and per top-level module, so a repeated import costs two dictionary look-ups.
+
+Limits (see the how-to): ``importlib.import_module`` and ``__import__`` called through
+another name bypass the wrapper; a C extension importing at load is not seen; a namespace
+package shared by several distributions is allowed when any of them is in the closure;
+conftest files outside the member's folder are not judged. The member's own session is
+still the proof.
+
+Nox is not imported: the plugin works in a venv holding ``nox-workspace`` installed without
+its dependencies next to pytest.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.utils import canonicalize_name
+
+__all__ = [
+    "ENV_MEMBER",
+    "GuardedImportError",
+    "ImportGuard",
+    "build_guard",
+    "top_level_distributions",
+]
+
+#: The environment variable naming the member when no option or ini value does.
+ENV_MEMBER = "NOX_WORKSPACE_MEMBER"
+#: Distributions of the test runner itself: pytest imports them into every test module.
+_RUNNER = frozenset({"pytest", "pluggy", "iniconfig", "py"})
+
+
+class GuardedImportError(ModuleNotFoundError):
+    """An import the member's own session could not make: its distribution is not locked."""
+
+
+@dataclass(slots=True, kw_only=True)
+class ImportGuard:
+    """Decides, per ``import`` statement, whether the member's locked closure allows it.
+
+    ``allowed`` are the normalized distribution names of the closure; ``judged`` are path
+    prefixes (the member's folder) whose files are judged, ``test_files`` the test modules
+    pytest collected; ``distributions`` maps a top-level module to its distributions;
+    ``members`` maps a member's folder (a path prefix) to its name; ``brought_by`` names who
+    brings a distribution (called only on a failure).
+    """
+
+    member: str
+    allowed: frozenset[str]
+    judged: tuple[str, ...]
+    distributions: Callable[[], Mapping[str, Sequence[str]]]
+    members: Mapping[str, str]
+    brought_by: Callable[[str], Sequence[str]]
+    test_files: set[str] = field(default_factory=set)
+    _files: dict[str, bool] = field(default_factory=dict)
+    _verdicts: dict[str, str | None] = field(default_factory=dict)
+    _original: Callable[..., Any] | None = None
+
+    def judges(self, filename: str) -> bool:
+        """Whether imports made from ``filename`` are the member's (cached per file)."""
+        verdict = self._files.get(filename)
+        if verdict is None:
+            verdict = filename in self.test_files or filename.startswith(self.judged)
+            self._files[filename] = verdict
+        return verdict
+
+    def verdict(self, top: str) -> str | None:
+        """``None`` when the member may import top-level module ``top``, else the reason."""
+        if top in self._verdicts:
+            return self._verdicts[top]
+        reason = self._decide(top)
+        self._verdicts[top] = reason
+        return reason
+
+    def _decide(self, top: str) -> str | None:
+        if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+            return None
+        found: list[str] = [canonicalize_name(name) for name in self.distributions().get(top, ())]
+        if not found:
+            owner = self._member_folder_of(top)
+            if owner is None:
+                return None  # local helper, stdlib extension, or nothing at all
+            found = [owner]
+        if any(name in self.allowed or name in _RUNNER for name in found):
+            return None
+        dist = found[0]
+        version = _version(dist)
+        bringers = self.brought_by(dist)
+        where = (
+            ", ".join(bringers) + (" brings" if len(bringers) == 1 else " bring") + " it here"
+            if bringers
+            else "nothing in uv.lock brings it here (installed by hand?)"
+        )
+        return (
+            f"{self.member}'s code imports {top} (distribution {dist}"
+            f"{' ' + version if version else ''}), which {self.member}'s locked closure does not "
+            f"install: {where}, and {self.member}'s own session cannot import it; fix: add "
+            f"{dist} to {self.member}'s dependencies or test group, then run `uv lock`"
+        )
+
+    def _member_folder_of(self, top: str) -> str | None:
+        """The workspace member whose folder holds module ``top`` (an editable install)."""
+        import importlib.util
+
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        places = [spec.origin] if spec.origin else []
+        places += list(spec.submodule_search_locations or ())
+        for place in places:
+            for folder, name in self.members.items():
+                if place and os.path.abspath(place).startswith(folder):
+                    return name
+        return None
+
+    def __call__(
+        self,
+        name: str,
+        globals: Mapping[str, Any] | None = None,
+        locals: Mapping[str, Any] | None = None,
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> Any:
+        """``builtins.__import__``, refusing what the member's closure does not install."""
+        __tracebackhide__ = True
+        original = self._original
+        assert original is not None
+        if level == 0 and globals is not None:
+            filename = globals.get("__file__")
+            if filename is not None and self.judges(filename):
+                reason = self.verdict(name.partition(".")[0])
+                if reason is not None:
+                    raise GuardedImportError(f"{filename}: {reason}", name=name)
+        return original(name, globals, locals, fromlist, level)
+
+    def install(self) -> None:
+        """Wrap ``builtins.__import__``."""
+        if self._original is None:
+            self._original = builtins.__import__
+            builtins.__import__ = self
+
+    def uninstall(self) -> None:
+        """Restore ``builtins.__import__``."""
+        if self._original is not None:
+            builtins.__import__ = self._original
+            self._original = None
+
+
+def top_level_distributions(paths: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Top-level module -> the normalized names of the distributions that install it.
+
+    What ``importlib.metadata.packages_distributions()`` answers (``top_level.txt``, else the
+    first part of each module path in ``RECORD``; compiled extension modules count too, which
+    that function leaves out on some Pythons), read several times faster: it takes a distribution's
+    name from its ``*.dist-info`` folder instead of parsing its ``METADATA``, and reads
+    ``RECORD`` as text. The rare ``*.egg-info`` install is asked of ``importlib.metadata``.
+    """
+    import csv
+    from importlib.machinery import EXTENSION_SUFFIXES
+    from importlib.metadata import PathDistribution
+
+    modules = (".py", *EXTENSION_SUFFIXES)
+    found: dict[str, list[str]] = {}
+
+    def add(tops: Iterable[str], dist: str) -> None:
+        for top in tops:
+            if top and "." not in top:
+                found.setdefault(top, []).append(dist)
+
+    for folder in sys.path if paths is None else paths:
+        try:
+            entries = list(os.scandir(folder or "."))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.endswith(".dist-info") and "-" in name:
+                dist = canonicalize_name(name.partition("-")[0])
+                try:
+                    with open(os.path.join(entry.path, "top_level.txt"), encoding="utf-8") as fh:
+                        add(fh.read().split(), dist)
+                        continue
+                except OSError:
+                    pass
+                try:
+                    with open(os.path.join(entry.path, "RECORD"), encoding="utf-8") as fh:
+                        rows = [row[0] for row in csv.reader(fh) if row]
+                except OSError:
+                    continue
+                add({_top_of(path) for path in rows if path.endswith(modules)}, dist)
+            elif name.endswith(".egg-info"):
+                legacy = PathDistribution(Path(entry.path))
+                dist = canonicalize_name(legacy.metadata["Name"] or name.partition("-")[0])
+                declared = (legacy.read_text("top_level.txt") or "").split()
+                files = legacy.files or ()
+                inferred = {_top_of(f.as_posix()) for f in files if f.name.endswith(modules)}
+                add(declared or inferred, dist)
+    return found
+
+
+def _top_of(path: str) -> str:
+    """The top-level module a file installs: its first folder, or its module name."""
+    if "/" in path:
+        return path.partition("/")[0]
+    return path.partition(".")[0]
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return ""
+
+
+def _prefix(path: Path) -> str:
+    """A path as a prefix that matches only files inside it."""
+    return os.path.join(os.path.abspath(path), "")
+
+
+def build_guard(
+    member: str, start: Path, groups: Sequence[str] = (), extras: Sequence[str] = ()
+) -> ImportGuard:
+    """The guard for ``member`` of the workspace holding ``start``, for this interpreter.
+
+    The closure is what ``uv sync --package MEMBER`` installs with these groups and extras
+    (and the member's default groups), read from ``uv.lock``. Raises
+    :class:`~nox_workspace.NoxWorkspaceError` on a bad workspace, member, group or extra.
+    """
+    from functools import cache
+
+    from packaging.markers import default_environment
+
+    from nox_workspace._closure import target_closure
+    from nox_workspace._lock import read_lock
+    from nox_workspace._sync import Sync, Target
+    from nox_workspace._workspace import discover
+
+    workspace = discover(start)
+    chosen = workspace.member(member)
+    sync = Sync(groups=list(groups), extras=list(extras))
+    sync.validate(workspace, [chosen], "the import guard")
+    lock = read_lock(workspace.lock_path)
+    environment = {key: str(value) for key, value in default_environment().items()}
+    closure = target_closure(lock, Target(workspace, (chosen,), sync), environment)
+
+    distributions = cache(top_level_distributions)
+
+    def brought_by(dist: str) -> Sequence[str]:
+        from nox_workspace._check import owners
+
+        return owners(lock, workspace, [dist], environment).get(dist, ())
+
+    folders = {
+        _prefix(item.path): item.name
+        for item in sorted(workspace.members, key=lambda item: -len(item.path.parts))
+        if not item.is_root
+    }
+    return ImportGuard(
+        member=chosen.name,
+        allowed=frozenset(package.name for package in closure) | {chosen.name},
+        judged=() if chosen.is_root else (_prefix(chosen.path),),
+        distributions=distributions,
+        members=folders,
+        brought_by=brought_by,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The pytest plugin
+
+
+_STASH = pytest.StashKey["ImportGuard"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--nw-member``, ``--nw-group``, ``--nw-extra`` and their ini values."""
+    group = parser.getgroup("nox-workspace", "nox-workspace import guard")
+    group.addoption(
+        "--nw-member",
+        default=None,
+        metavar="M",
+        help=f"fail imports outside member M's locked closure (also ini nw_member, {ENV_MEMBER})",
+    )
+    group.addoption(
+        "--nw-group",
+        action="append",
+        default=[],
+        metavar="G",
+        help="add dependency group G to the member's closure (also ini nw_groups)",
+    )
+    group.addoption(
+        "--nw-extra",
+        action="append",
+        default=[],
+        metavar="E",
+        help="add the member's extra E to its closure (also ini nw_extras)",
+    )
+    parser.addini("nw_member", "the member whose locked closure the import guard enforces")
+    parser.addini("nw_groups", "dependency groups added to the member's closure", type="linelist")
+    parser.addini("nw_extras", "extras added to the member's closure", type="linelist")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the guard when a member is named (option, ini value or environment)."""
+    from nox_workspace._errors import NoxWorkspaceError
+
+    member = (
+        config.getoption("nw_member")
+        or config.getini("nw_member")
+        or os.environ.get(ENV_MEMBER)
+        or None
+    )
+    if not member:
+        return
+    groups = config.getoption("nw_group") or config.getini("nw_groups")
+    extras = config.getoption("nw_extra") or config.getini("nw_extras")
+    try:
+        guard = build_guard(member, config.invocation_params.dir, groups, extras)
+    except NoxWorkspaceError as error:
+        raise pytest.UsageError(f"nox-workspace import guard: {error}") from None
+    config.stash[_STASH] = guard
+    guard.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore ``builtins.__import__``."""
+    guard = config.stash.get(_STASH, None)
+    if guard is not None:
+        guard.uninstall()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say in pytest's header that the guard is on, and for which member."""
+    guard = config.stash.get(_STASH, None)
+    if guard is None:
+        return None
+    return f"nox-workspace import guard: imports limited to the locked closure of {guard.member}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: Any) -> Generator[None, None, None]:
+    """Judge the imports of every test module pytest collects, wherever it lives."""
+    guard = parent.config.stash.get(_STASH, None)
+    if guard is not None:
+        guard.test_files.add(str(module_path))
+    yield
