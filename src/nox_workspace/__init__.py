@@ -9,9 +9,10 @@ In a ``noxfile.py``::
     def test(session: nox.Session, target: nox_workspace.Target) -> None:
         session.run("pytest")
 
-The decorators import Nox; they are loaded on first use (PEP 562), so that the command line
-(``members``, ``closure``, ``check``) and the pytest import guard work in a venv without Nox
-and do not pay Nox's import at start-up.
+The public names are loaded on first use (PEP 562): the decorators import Nox, and the model
+imports TOML and marker parsers. So the command line (``members``, ``closure``, ``check``)
+and the pytest import guard work in a venv without Nox, and the guard, which usually needs
+none of the model, adds next to nothing to a test run's start-up.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from nox_workspace._errors import (
     NoxWorkspaceError,
     UvError,
 )
-from nox_workspace._sync import Sync, Target
-from nox_workspace._workspace import Edge, Member, Workspace, discover
 
 if TYPE_CHECKING:
     from nox_workspace._sessions import matrix_session, pythons, session
+    from nox_workspace._sync import Sync, Target
+    from nox_workspace._workspace import Edge, Member, Workspace, discover
 
 __all__ = [
     "ConfigError",
@@ -50,20 +51,31 @@ __all__ = [
     "session",
 ]
 
-#: Public names that live in a module importing Nox, loaded when first asked for.
-_NOX_NAMES = frozenset({"matrix_session", "pythons", "session"})
+#: Public names loaded when first asked for, and the module each one lives in.
+_LAZY = {
+    "matrix_session": "_sessions",
+    "pythons": "_sessions",
+    "session": "_sessions",
+    "Sync": "_sync",
+    "Target": "_sync",
+    "Edge": "_workspace",
+    "Member": "_workspace",
+    "Workspace": "_workspace",
+    "discover": "_workspace",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Load the Nox-facing names on first access (``nox_workspace.session``)."""
-    if name in _NOX_NAMES:
-        from nox_workspace import _sessions
+    """Load a public name on first access (``nox_workspace.session``, ``nox_workspace.Sync``)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nox_workspace' has no attribute {name!r}")
+    from importlib import import_module
 
-        value = getattr(_sessions, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'nox_workspace' has no attribute {name!r}")
+    value = getattr(import_module(f"nox_workspace.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _NOX_NAMES)
+    return sorted(set(globals()) | _LAZY.keys())

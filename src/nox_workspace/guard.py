@@ -30,25 +30,28 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 import sys
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
-from packaging.utils import canonicalize_name
 
 __all__ = [
     "ENV_MEMBER",
+    "GuardPlan",
     "GuardedImportError",
     "ImportGuard",
     "build_guard",
+    "plan_guard",
     "top_level_distributions",
 ]
 
 #: The environment variable naming the member when no option or ini value does.
 ENV_MEMBER = "NOX_WORKSPACE_MEMBER"
+_SEPARATORS = re.compile(r"[-_.]+")
 #: Distributions of the test runner itself: pytest imports them into every test module.
 _RUNNER = frozenset({"pytest", "pluggy", "iniconfig", "py"})
 
@@ -139,6 +142,37 @@ class ImportGuard:
                     return name
         return None
 
+    def hook(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """A ``builtins.__import__`` that refuses what the member's closure does not install
+        and hands everything else to ``original``.
+
+        Every ``import`` statement of the process runs through it, so the common case (an
+        importer whose file was seen before and is not judged) costs one dictionary look-up.
+        """
+        files = self._files
+        verdicts = self._verdicts
+        judges = self.judges
+        verdict = self.verdict
+
+        def guarded_import(
+            name: str,
+            globals: Mapping[str, Any] | None = None,
+            locals: Mapping[str, Any] | None = None,
+            fromlist: Sequence[str] | None = (),
+            level: int = 0,
+        ) -> Any:
+            __tracebackhide__ = True
+            if level == 0 and globals:
+                filename = globals.get("__file__")
+                if filename is not None and (files.get(filename) or judges(filename)):
+                    top = name.partition(".")[0]
+                    reason = verdicts[top] if top in verdicts else verdict(top)
+                    if reason is not None:
+                        raise GuardedImportError(f"{filename}: {reason}", name=name)
+            return original(name, globals, locals, fromlist, level)
+
+        return guarded_import
+
     def __call__(
         self,
         name: str,
@@ -147,23 +181,15 @@ class ImportGuard:
         fromlist: Sequence[str] | None = (),
         level: int = 0,
     ) -> Any:
-        """``builtins.__import__``, refusing what the member's closure does not install."""
-        __tracebackhide__ = True
-        original = self._original
-        assert original is not None
-        if level == 0 and globals is not None:
-            filename = globals.get("__file__")
-            if filename is not None and self.judges(filename):
-                reason = self.verdict(name.partition(".")[0])
-                if reason is not None:
-                    raise GuardedImportError(f"{filename}: {reason}", name=name)
-        return original(name, globals, locals, fromlist, level)
+        """One guarded import through the import function the guard wraps."""
+        assert self._original is not None
+        return self.hook(self._original)(name, globals, locals, fromlist, level)
 
     def install(self) -> None:
         """Wrap ``builtins.__import__``."""
         if self._original is None:
             self._original = builtins.__import__
-            builtins.__import__ = self
+            builtins.__import__ = self.hook(self._original)
 
     def uninstall(self) -> None:
         """Restore ``builtins.__import__``."""
@@ -224,6 +250,12 @@ def top_level_distributions(paths: Sequence[str] | None = None) -> dict[str, lis
     return found
 
 
+def canonicalize_name(name: str) -> str:
+    """A distribution name normalized as PEP 503 says (``packaging.utils`` does the same,
+    but importing it costs a guarded test run more than the rest of the guard)."""
+    return _SEPARATORS.sub("-", name).lower()
+
+
 def _top_of(path: str) -> str:
     """The top-level module a file installs: its first folder, or its module name."""
     if "/" in path:
@@ -245,19 +277,79 @@ def _prefix(path: Path) -> str:
     return os.path.join(os.path.abspath(path), "")
 
 
-def build_guard(
+class Cache(Protocol):
+    """Where plans are kept between runs: pytest's ``config.cache`` has this shape."""
+
+    def get(self, key: str, default: Any) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardPlan:
+    """What a guard needs from the workspace, and the files it was read from.
+
+    ``files`` maps each file read (``uv.lock``, the ``pyproject.toml`` files) to its
+    ``[mtime_ns, size]``: a plan whose files are unchanged is reused without reading them.
+    """
+
+    member: str
+    allowed: tuple[str, ...]
+    judged: tuple[str, ...]
+    members: Mapping[str, str]
+    files: Mapping[str, tuple[int, int]]
+
+    def fresh(self) -> bool:
+        """Whether every file the plan was read from is as it was."""
+        return all(_stat(path) == tuple(stat) for path, stat in self.files.items())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "allowed": list(self.allowed),
+            "judged": list(self.judged),
+            "members": dict(self.members),
+            "files": {path: list(stat) for path, stat in self.files.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> GuardPlan | None:
+        """The plan a cache held, or ``None`` when it is not one."""
+        try:
+            return cls(
+                member=str(data["member"]),
+                allowed=tuple(map(str, data["allowed"])),
+                judged=tuple(map(str, data["judged"])),
+                members={str(k): str(v) for k, v in data["members"].items()},
+                files={str(k): (int(v[0]), int(v[1])) for k, v in data["files"].items()},
+            )
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return None
+
+
+def _stat(path: str) -> tuple[int, int]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (info.st_mtime_ns, info.st_size)
+
+
+def _environment() -> dict[str, str]:
+    from packaging.markers import default_environment
+
+    return {key: str(value) for key, value in default_environment().items()}
+
+
+def plan_guard(
     member: str, start: Path, groups: Sequence[str] = (), extras: Sequence[str] = ()
-) -> ImportGuard:
-    """The guard for ``member`` of the workspace holding ``start``, for this interpreter.
+) -> GuardPlan:
+    """The plan for ``member`` of the workspace holding ``start``, for this interpreter.
 
     The closure is what ``uv sync --package MEMBER`` installs with these groups and extras
     (and the member's default groups), read from ``uv.lock``. Raises
     :class:`~nox_workspace.NoxWorkspaceError` on a bad workspace, member, group or extra.
     """
-    from functools import cache
-
-    from packaging.markers import default_environment
-
     from nox_workspace._closure import target_closure
     from nox_workspace._lock import read_lock
     from nox_workspace._sync import Sync, Target
@@ -267,29 +359,91 @@ def build_guard(
     chosen = workspace.member(member)
     sync = Sync(groups=list(groups), extras=list(extras))
     sync.validate(workspace, [chosen], "the import guard")
+    files = [workspace.pyproject, workspace.lock_path, *(m.pyproject for m in workspace.members)]
+    stats = {str(path): _stat(str(path)) for path in files}
     lock = read_lock(workspace.lock_path)
-    environment = {key: str(value) for key, value in default_environment().items()}
-    closure = target_closure(lock, Target(workspace, (chosen,), sync), environment)
-
-    distributions = cache(top_level_distributions)
-
-    def brought_by(dist: str) -> Sequence[str]:
-        from nox_workspace._check import owners
-
-        return owners(lock, workspace, [dist], environment).get(dist, ())
-
-    folders = {
-        _prefix(item.path): item.name
-        for item in sorted(workspace.members, key=lambda item: -len(item.path.parts))
-        if not item.is_root
-    }
-    return ImportGuard(
+    closure = target_closure(lock, Target(workspace, (chosen,), sync), _environment())
+    return GuardPlan(
         member=chosen.name,
-        allowed=frozenset(package.name for package in closure) | {chosen.name},
+        allowed=tuple(sorted({package.name for package in closure} | {chosen.name})),
         judged=() if chosen.is_root else (_prefix(chosen.path),),
-        distributions=distributions,
-        members=folders,
-        brought_by=brought_by,
+        members={
+            _prefix(item.path): item.name
+            for item in sorted(workspace.members, key=lambda item: -len(item.path.parts))
+            if not item.is_root
+        },
+        files=stats,
+    )
+
+
+def _brought_by(start: Path, dist: str) -> Sequence[str]:
+    """Who brings ``dist`` (read again: this runs only when an import fails)."""
+    from nox_workspace._check import owners
+    from nox_workspace._lock import read_lock
+    from nox_workspace._workspace import discover
+
+    workspace = discover(start)
+    lock = read_lock(workspace.lock_path)
+    return owners(lock, workspace, [dist], _environment()).get(dist, ())
+
+
+def _key(*parts: object) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+    return f"nox-workspace/guard-{digest}"
+
+
+def _cached_distributions(cache: Cache | None) -> Callable[[], Mapping[str, Sequence[str]]]:
+    """:func:`top_level_distributions`, computed once, and reused from ``cache`` while no
+    folder of ``sys.path`` has gained or lost an entry (installing, removing or upgrading a
+    distribution changes its folder's modification time)."""
+    from functools import cache as once
+
+    @once
+    def load() -> Mapping[str, Sequence[str]]:
+        paths = list(sys.path)
+        stamps = [_stat(path or ".")[0] for path in paths]
+        key = _key("modules", paths)
+        if cache is not None:
+            entry = cache.get(key, None)
+            if isinstance(entry, dict) and entry.get("stamps") == stamps:
+                modules = entry.get("modules")
+                if isinstance(modules, dict):
+                    return modules
+        found = top_level_distributions(paths)
+        if cache is not None:
+            cache.set(key, {"stamps": stamps, "modules": found})
+        return found
+
+    return load
+
+
+def build_guard(
+    member: str,
+    start: Path,
+    groups: Sequence[str] = (),
+    extras: Sequence[str] = (),
+    cache: Cache | None = None,
+) -> ImportGuard:
+    """The guard for ``member`` of the workspace holding ``start`` (see :func:`plan_guard`).
+
+    With a ``cache`` (pytest's), the plan and the module map of the last run are reused while
+    the files they were read from are unchanged, so a guarded run reads no TOML at all.
+    """
+    key = _key("plan", str(start), member, list(groups), list(extras), sys.version, sys.prefix)
+    plan = GuardPlan.from_json(cache.get(key, None)) if cache is not None else None
+    if plan is None or not plan.fresh():
+        plan = plan_guard(member, start, groups, extras)
+        if cache is not None:
+            cache.set(key, plan.to_json())
+    return ImportGuard(
+        member=plan.member,
+        allowed=frozenset(plan.allowed),
+        judged=plan.judged,
+        distributions=_cached_distributions(cache),
+        members=plan.members,
+        brought_by=lambda dist: _brought_by(start, dist),
     )
 
 
@@ -343,7 +497,13 @@ def pytest_configure(config: pytest.Config) -> None:
     groups = config.getoption("nw_group") or config.getini("nw_groups")
     extras = config.getoption("nw_extra") or config.getini("nw_extras")
     try:
-        guard = build_guard(member, config.invocation_params.dir, groups, extras)
+        guard = build_guard(
+            member,
+            config.invocation_params.dir,
+            groups,
+            extras,
+            cache=getattr(config, "cache", None),
+        )
     except NoxWorkspaceError as error:
         raise pytest.UsageError(f"nox-workspace import guard: {error}") from None
     config.stash[_STASH] = guard
