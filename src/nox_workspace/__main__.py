@@ -251,6 +251,23 @@ def _add_check_and_init(
     )
     check.add_argument("--json", action="store_true", help="print JSON")
 
+    init = commands.add_parser(
+        "init",
+        parents=[common],
+        help="write a noxfile, a CI workflow and [tool.nox-workspace] for this workspace",
+        description="Adopt nox-workspace: write noxfile.py, a CI workflow and a "
+        "[tool.nox-workspace] table in the root pyproject.toml. Never overwrites a file.",
+    )
+    init.add_argument(
+        "--ci",
+        choices=("github", "gitlab", "none"),
+        default="github",
+        help="the CI workflow to write (default: github)",
+    )
+    init.add_argument(
+        "--dry-run", action="store_true", help="print the changes as a diff; write nothing"
+    )
+
 
 def _run_check_or_init(args: argparse.Namespace) -> tuple[str, int] | None:
     """The output and exit status of ``check`` or ``init``; ``None`` for other commands."""
@@ -267,6 +284,10 @@ def _run_check_or_init(args: argparse.Namespace) -> tuple[str, int] | None:
         )
         text = json.dumps(report.to_json(), indent=2) if args.json else report.render()
         return text, report.status
+    if args.command == "init":
+        from nox_workspace._init import run_init
+
+        return run_init(args.root or Path.cwd(), ci=args.ci, dry_run=args.dry_run), 0
     return None
 
 
