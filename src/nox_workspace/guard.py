@@ -1,7 +1,8 @@
 """A pytest plugin: run a member's tests in the shared ``.venv``, importing only its closure.
 
 ``pytest -p nox_workspace.guard --nw-member M`` (or ``nw_member = M`` in the pytest
-configuration, or ``NOX_WORKSPACE_MEMBER=M``) fails every import *made from member M's own
+configuration, or ``NOX_WORKSPACE_MEMBER=M``, or else the member whose folder holds the test
+paths) fails every import *made from member M's own
 code or from the test modules pytest collects* of a module whose distribution is not in M's
 locked closure (for the running interpreter). The failure is a ``ModuleNotFoundError``, as
 in M's own session, whose message names the distribution, the members that bring it and the
@@ -45,6 +46,7 @@ __all__ = [
     "GuardedImportError",
     "ImportGuard",
     "build_guard",
+    "infer_member",
     "plan_guard",
     "top_level_distributions",
 ]
@@ -482,18 +484,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("nw_extras", "extras added to the member's closure", type="linelist")
 
 
+def infer_member(start: Path, args: Sequence[str]) -> str | None:
+    """The member whose tests these are, as ``uv run`` reads folders: the project of the
+    nearest ``pyproject.toml`` above every test path (or above ``start`` without paths), when
+    they all agree and it is not the workspace root; else ``None``."""
+    from nox_workspace._errors import NoxWorkspaceError
+    from nox_workspace._toml import load_toml_if_present
+
+    places = [start / arg.split("::")[0] for arg in args if not arg.startswith("-")] or [start]
+    names: set[str | None] = set()
+    for place in places:
+        name = None
+        folder = place.resolve()
+        for candidate in [folder, *folder.parents]:
+            try:
+                data = load_toml_if_present(candidate / "pyproject.toml", NoxWorkspaceError)
+            except NoxWorkspaceError:
+                break
+            if data is None:
+                continue
+            is_root = "workspace" in data.get("tool", {}).get("uv", {})
+            project = data.get("project", {})
+            if not is_root and isinstance(project, dict) and isinstance(project.get("name"), str):
+                name = project["name"]
+            break
+        names.add(name)
+    if len(names) == 1:
+        return names.pop()
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Install the guard when a member is named (option, ini value or environment)."""
+    """Install the guard for the member named (option, ini value, environment), else for the
+    member whose folder holds the test paths."""
     from nox_workspace._errors import NoxWorkspaceError
 
     member = (
         config.getoption("nw_member")
         or config.getini("nw_member")
         or os.environ.get(ENV_MEMBER)
-        or None
+        or infer_member(config.invocation_params.dir, config.args)
     )
     if not member:
-        return
+        raise pytest.UsageError(
+            "nox-workspace import guard: no member named, and the test paths are not inside "
+            f"one member's folder; pass --nw-member M, set nw_member, or set {ENV_MEMBER}"
+        )
     groups = config.getoption("nw_group") or config.getini("nw_groups")
     extras = config.getoption("nw_extra") or config.getini("nw_extras")
     try:

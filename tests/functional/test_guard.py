@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.shared_venv import (
+    B_TEST,
     install_pytest_and_guard,
     leaky_workspace,
     tool_wheelhouse,
@@ -72,15 +73,16 @@ def test_b_passes_unguarded_fails_guarded_and_passes_once_it_declares_alpha(
     workspace: Path, env: dict[str, str]
 ) -> None:
     """The acceptance of the issue: in the shared venv ``b``'s test passes by accident; with
-    the guard it fails on ``import alpha`` with the message; after ``b`` declares ``alpha``
-    and ``uv lock``, it passes with the guard too. The venv has no Nox."""
+    the guard (the member found from the test path, as ``uv run`` would) it fails on
+    ``import alpha`` with the message; after ``b`` declares ``alpha`` and ``uv lock``, it
+    passes with the guard too. The venv has no Nox."""
     python = workspace / ".venv" / "bin" / "python"
     no_nox = subprocess.run([python, "-c", "import nox"], capture_output=True, check=False)
     assert no_nox.returncode != 0
     tests = "packages/b/tests"
     plain = uv_run_pytest(workspace, env, tests)
     assert plain.returncode == 0, plain.stdout + plain.stderr
-    guarded = uv_run_pytest(workspace, env, "-p", "nox_workspace.guard", "--nw-member", "b", tests)
+    guarded = uv_run_pytest(workspace, env, "-p", "nox_workspace.guard", tests)
     assert guarded.returncode != 0
     assert (
         "b's code imports alpha (distribution alpha 1.0), which b's locked closure does not "
@@ -91,7 +93,7 @@ def test_b_passes_unguarded_fails_guarded_and_passes_once_it_declares_alpha(
     text = pyproject.read_text()
     pyproject.write_text(text.replace('["beta", "optlib"]', '["beta", "optlib", "alpha"]'))
     run_uv(["lock"], workspace, env)
-    fixed = uv_run_pytest(workspace, env, "-p", "nox_workspace.guard", "--nw-member", "b", tests)
+    fixed = uv_run_pytest(workspace, env, "-p", "nox_workspace.guard", tests)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
 
@@ -120,14 +122,25 @@ def test_configured_in_the_members_pytest_ini_and_optional_imports_of_libraries_
     assert "import guard: imports limited to the locked closure of b" in result.stdout
 
 
-def test_the_environment_variable_names_the_member(workspace: Path, env: dict[str, str]) -> None:
-    """``NOX_WORKSPACE_MEMBER=b`` does what ``--nw-member b`` does; an unknown member is a
-    usage error naming it."""
-    tests = "packages/b/tests"
+def test_the_member_is_named_by_option_or_environment_else_refused(
+    workspace: Path, env: dict[str, str]
+) -> None:
+    """Tests kept outside any member (``checks/`` at the root) need the member named:
+    ``--nw-member b`` or ``NOX_WORKSPACE_MEMBER=b`` judge them for ``b``; without a name the
+    run stops with a usage error rather than guard nothing; an unknown member is named."""
+    write_tree(workspace, {"checks/test_root.py": B_TEST})
+    tests = "checks"
+    option = uv_run_pytest(workspace, env, "-p", "nox_workspace.guard", "--nw-member", "b", tests)
+    assert "b's code imports alpha" in option.stdout
     named = uv_run_pytest(
         workspace, {**env, "NOX_WORKSPACE_MEMBER": "b"}, "-p", "nox_workspace.guard", tests
     )
     assert "b's code imports alpha" in named.stdout
+    unnamed = uv_run_pytest(workspace, env, "-p", "nox_workspace.guard", tests)
+    assert unnamed.returncode == 4
+    assert "no member named, and the test paths are not inside one member's folder" in (
+        unnamed.stderr
+    )
     unknown = uv_run_pytest(
         workspace, {**env, "NOX_WORKSPACE_MEMBER": "zz"}, "-p", "nox_workspace.guard", tests
     )
