@@ -129,8 +129,11 @@ def test_bad_input_is_one_line_and_status_2(
     assert words in result.stderr
 
 
-def test_check_runs_without_nox_installed(workspace: Path, env: dict[str, str]) -> None:
-    """``check`` imports no Nox: it works where ``nox`` cannot be imported."""
+def test_check_and_the_inspecting_commands_run_without_nox(
+    workspace: Path, env: dict[str, str]
+) -> None:
+    """``check``, ``members``, ``closure`` and ``graph`` import no Nox: they work where
+    ``nox`` cannot be imported."""
     blocker = workspace.parent / "no-nox"
     blocker.mkdir()
     (blocker / "nox.py").write_text("raise ImportError('nox is not installed here')\n")
@@ -139,3 +142,13 @@ def test_check_runs_without_nox_installed(workspace: Path, env: dict[str, str]) 
     result = check(workspace, "--member", "a", env=no_nox)
     assert result.returncode == 1, result.stderr
     assert "  b 0.1.0, beta 1.0, optlib 1.0 come from b\n" in result.stdout
+    for command in (["members"], ["closure", "a"], ["graph"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "nox_workspace", *command],
+            cwd=workspace,
+            env=no_nox,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
