@@ -1,4 +1,4 @@
-"""The command line: ``python -m nox_workspace members|closure|graph|affected|matrix``.
+"""The command line: ``python -m nox_workspace members|closure|graph|affected|matrix|check|init``.
 
 Every argparse option, the loading of a noxfile and all printing live here; the planners take
 plain values. Each subcommand prints a readable default and ``--json`` for scripts (the shapes
@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m nox_workspace",
         description="Inspect a uv workspace as nox-workspace sees it, and plan CI jobs.",
-        epilog="Exit status: 0 on success, 2 on a bad workspace or bad arguments.",
+        epilog="Exit status: 0 on success, 1 when check finds a leak, 2 on a bad workspace or "
+        "bad arguments.",
     )
     common = _Parser(add_help=False)
     common.add_argument(
@@ -91,7 +92,63 @@ def _parser() -> argparse.ArgumentParser:
         "matrix", parents=[common], help="the CI matrix of the noxfile's member sessions"
     )
     add_matrix_arguments(matrix)
+    _add_check_and_init(commands, common)
     return parser
+
+
+def _add_check_and_init(
+    commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser
+) -> None:
+    """The ``check`` and ``init`` subcommands."""
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="what a shared venv holds that each member's locked closure lacks",
+        description="Compare a venv with each chosen member's locked closure. Exit status: 1 "
+        "when something leaks for a chosen member, 0 otherwise, 2 on bad input.",
+    )
+    check.add_argument(
+        "--venv",
+        type=Path,
+        default=None,
+        help="the venv to check (default: UV_PROJECT_ENVIRONMENT, the workspace's .venv, "
+        "or $VIRTUAL_ENV)",
+    )
+    chosen = check.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--member",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="M",
+        help="check member M (repeatable; default: the member of the current directory, "
+        "else every member)",
+    )
+    chosen.add_argument("--all", action="store_true", help="check every member")
+    check.add_argument(
+        "--group", action="append", default=[], metavar="G", help="add dependency group G"
+    )
+    check.add_argument(
+        "--extra", action="append", default=[], metavar="E", help="add extra E where it exists"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
+
+    init = commands.add_parser(
+        "init",
+        parents=[common],
+        help="write a noxfile, a CI workflow and [tool.nox-workspace] for this workspace",
+        description="Adopt nox-workspace: write noxfile.py, a CI workflow and a "
+        "[tool.nox-workspace] table in the root pyproject.toml. Never overwrites a file.",
+    )
+    init.add_argument(
+        "--ci",
+        choices=("github", "gitlab", "none"),
+        default="github",
+        help="the CI workflow to write (default: github)",
+    )
+    init.add_argument(
+        "--dry-run", action="store_true", help="print the changes as a diff; write nothing"
+    )
 
 
 def add_change_arguments(parser: argparse.ArgumentParser, *, since_required: bool) -> None:
@@ -341,7 +398,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        output = _run(args)
+        if args.command == "check":
+            output, status = _check(args)
+        elif args.command == "init":
+            output, status = _init(args), 0
+        else:
+            output, status = _run(args), 0
     except NoxWorkspaceError as error:
         print(f"nox-workspace: error: {error}", file=sys.stderr)
         return 2
@@ -351,7 +413,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             # The reader stopped early (`| head`): not an error of ours.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return status
+
+
+def _check(args: argparse.Namespace) -> tuple[str, int]:
+    """``check``: the report and its exit status (1 when something leaks)."""
+    from nox_workspace._check import check_venv
+
+    report = check_venv(
+        start=args.root,
+        venv=args.venv,
+        members=args.member,
+        all_members=args.all,
+        groups=args.group,
+        extras=args.extra,
+    )
+    text = json.dumps(report.to_json(), indent=2) if args.json else report.render()
+    return text, report.status
+
+
+def _init(args: argparse.Namespace) -> str:
+    """``init``: what was written, or the diff with ``--dry-run``."""
+    from nox_workspace._init import run_init
+
+    return run_init(args.root or Path.cwd(), ci=args.ci, dry_run=args.dry_run)
 
 
 def _run(args: argparse.Namespace) -> str:

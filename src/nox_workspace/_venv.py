@@ -92,6 +92,32 @@ class Venv:
                     found[canonicalize_name(name)] = version
         return found
 
+    def installed(self) -> dict[str, str]:
+        """Every distribution uv counts as installed: normalized name -> version.
+
+        Beyond ``*.dist-info`` (wheels, and editable installs by PEP 660), uv also counts
+        legacy installs: ``*.egg-info`` folders or files (``setup.py install``, old pip) and
+        ``*.egg-link`` files (``setup.py develop``), whose metadata sits in the linked source
+        folder. A version that neither the entry's name nor its metadata gives is ``""``.
+        Nothing is imported and no interpreter starts: the listing is a directory scan, plus
+        one small file read per legacy entry without a version in its name.
+        """
+        found: dict[str, str] = {}
+        legacy: list[tuple[str, str]] = []
+        for folder in self.site_packages():
+            for entry in os.scandir(folder):
+                name = entry.name
+                if name.endswith(".dist-info") and "-" in name:
+                    stem, _, version = name[: -len(".dist-info")].partition("-")
+                    found[canonicalize_name(stem)] = version
+                elif name.endswith((".egg-info", ".egg-link")):
+                    legacy.append((name, entry.path))
+        for name, path in legacy:
+            dist, version = _legacy_distribution(name, Path(path))
+            if dist:
+                found.setdefault(canonicalize_name(dist), version)
+        return found
+
     def clear_site_packages(self) -> None:
         """Remove every installed package but the venv's own machinery and seed packages.
 
@@ -121,3 +147,47 @@ class Venv:
         if sys.implementation.name != "cpython":  # pragma: no cover
             environment["implementation_name"] = sys.implementation.name
         return environment
+
+
+def _legacy_distribution(name: str, path: Path) -> tuple[str, str]:
+    """(name, version) of an ``*.egg-info`` entry or an ``*.egg-link`` file; ``("", "")`` when
+    an ``*.egg-link`` points nowhere readable.
+
+    ``NAME-VERSION-pyX.Y.egg-info`` carries both in its name; ``NAME.egg-info`` (and every
+    egg link) needs its ``PKG-INFO`` read. Egg names escape ``-`` as ``_``, which
+    normalization undoes.
+    """
+    stem, _, suffix = name.rpartition(".")
+    parts = stem.split("-")
+    if suffix == "egg-info" and len(parts) >= 2:
+        return parts[0], parts[1]
+    if suffix == "egg-info":
+        info = path / "PKG-INFO" if path.is_dir() else path
+        return parts[0], _pkg_info_version(info)
+    try:
+        target = Path(path.read_text(encoding="utf-8").splitlines()[0].strip())
+    except (OSError, IndexError, UnicodeDecodeError):
+        return "", ""
+    if not target.is_absolute():
+        target = path.parent / target
+    # A link is named after the project as it is (``my-pkg.egg-link``); its egg-info folder
+    # escapes ``-`` (``my_pkg.egg-info``).
+    wanted = canonicalize_name(stem)
+    for info in sorted(target.glob("*.egg-info")):
+        if canonicalize_name(info.name[: -len(".egg-info")].split("-")[0]) == wanted:
+            return stem, _pkg_info_version(info / "PKG-INFO" if info.is_dir() else info)
+    return "", ""
+
+
+def _pkg_info_version(path: Path) -> str:
+    """The ``Version:`` header of a ``PKG-INFO`` file, or ``""``."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Version:"):
+                    return line.partition(":")[2].strip()
+                if not line.strip():
+                    break
+    except OSError:
+        pass
+    return ""
