@@ -1,9 +1,12 @@
 """``[tool.nox-workspace]``: parsed once, when the workspace is discovered, into frozen values.
 
 A member's table changes that member's generated sessions (``skip``, ``groups``, ``extras``,
-and the same per session under ``sessions.NAME``). The root's table also holds ``global``,
-the globs of files that affect every member. A virtual root is not a member, so its table
-holds ``global`` only. Every key is checked here, in members and in the root alike: an unknown
+and the same per session under ``sessions.NAME``) and says what they read outside the
+member's folder: ``tests`` (where its tests live, for example under the root's ``tests/``)
+and ``paths`` (globs of other files its sessions read); both are relative to the member's
+folder and feed the affected-session planner and the row keys. The root's table also holds
+``global``, the globs of files that affect every member. A virtual root is not a member, so
+its table holds ``global`` only. Every key is checked here, in members and in the root alike: an unknown
 key or a wrong type is a :class:`~nox_workspace.ConfigError` naming the file, before any
 session is registered.
 """
@@ -23,9 +26,9 @@ from nox_workspace._errors import ConfigError
 __all__ = ["Overrides", "Settings", "parse_settings"]
 
 #: Keys of a member's ``[tool.nox-workspace]`` (``global`` only in the root).
-MEMBER_KEYS = frozenset({"skip", "groups", "extras", "sessions"})
+MEMBER_KEYS = frozenset({"skip", "groups", "extras", "tests", "paths", "sessions"})
 #: Keys of ``[tool.nox-workspace.sessions.NAME]``.
-SESSION_KEYS = frozenset({"skip", "groups", "extras"})
+SESSION_KEYS = frozenset({"skip", "groups", "extras", "tests", "paths"})
 _TABLE = "[tool.nox-workspace]"
 _EMPTY: Mapping[str, Overrides] = MappingProxyType({})
 
@@ -35,12 +38,16 @@ class Overrides:
     """One layer of settings: the member-wide one, or one session's.
 
     ``skip`` is ``True`` (skip every session) or the names of the sessions to skip;
-    ``groups`` and ``extras`` replace the decorator's when they are not ``None``.
+    ``groups`` and ``extras`` replace the decorator's when they are not ``None``. ``tests``
+    (paths) and ``paths`` (globs), relative to the member's folder, replace the layer before
+    when they are not ``None``.
     """
 
     skip: bool | tuple[str, ...] = False
     groups: tuple[str, ...] | None = None
     extras: tuple[str, ...] | None = None
+    tests: tuple[str, ...] | None = None
+    paths: tuple[str, ...] | None = None
 
     def skips(self, session: str) -> bool:
         """Whether this layer skips the session called ``session``."""
@@ -63,6 +70,23 @@ class Settings:
         """The layers that apply to ``session``, in the order they apply."""
         layer = self.sessions.get(session)
         return (self.member,) if layer is None else (self.member, layer)
+
+    def tests(self, session: str) -> tuple[str, ...]:
+        """Where ``session``'s tests live, relative to the member's folder (the last layer
+        that says so wins; none by default)."""
+        found: tuple[str, ...] = ()
+        for layer in self.layers(session):
+            if layer.tests is not None:
+                found = layer.tests
+        return found
+
+    def paths(self, session: str) -> tuple[str, ...]:
+        """Globs of the other files ``session`` reads, relative to the member's folder."""
+        found: tuple[str, ...] = ()
+        for layer in self.layers(session):
+            if layer.paths is not None:
+                found = layer.paths
+        return found
 
 
 def parse_settings(
@@ -111,7 +135,9 @@ def parse_settings(
         where = f"[tool.nox-workspace.sessions.{name}]"
         if not isinstance(layer, Mapping) or set(layer) - SESSION_KEYS:
             raise ConfigError(
-                f"{where} takes only skip, groups and extras", path=source, hint="fix the table"
+                f"{where} takes only " + ", ".join(sorted(SESSION_KEYS)),
+                path=source,
+                hint="fix the table",
             )
         per_session[name] = _overrides(layer, source, where)
     return Settings(
@@ -135,7 +161,30 @@ def _overrides(table: Mapping[str, Any], source: Path, where: str) -> Overrides:
         skip=skip,
         groups=_names(table.get("groups"), "groups", source, where),
         extras=_names(table.get("extras"), "extras", source, where),
+        tests=_relative(table.get("tests"), "tests", source, where),
+        paths=_relative(table.get("paths"), "paths", source, where),
     )
+
+
+def _relative(value: object, key: str, source: Path, where: str) -> tuple[str, ...] | None:
+    """Paths or globs relative to the member's folder, written with ``/``."""
+    if value is None:
+        return None
+    example = f'e.g. {key} = ["../../tests/graph"]'
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(
+            f"{where} {key} must be a list of paths relative to the member",
+            path=source,
+            hint=example,
+        )
+    for item in value:
+        if item.startswith("/") or "\\" in item or (len(item) > 1 and item[1] == ":"):
+            raise ConfigError(
+                f"{where} {key} holds {item!r}, which is not a relative path with /",
+                path=source,
+                hint=example,
+            )
+    return tuple(dict.fromkeys(value))
 
 
 def _names(value: object, key: str, source: Path, where: str) -> tuple[str, ...] | None:
