@@ -1,8 +1,9 @@
 """What a virtual environment holds, read from its files without starting its interpreter.
 
-Reading ``*.dist-info`` folder names and ``pyvenv.cfg`` costs a directory listing; starting
-the venv's Python costs tens of milliseconds. The reuse check and the leak report both need
-only names and versions, so they read files.
+Reading the names in ``site-packages`` and ``pyvenv.cfg`` costs a directory listing; starting
+the venv's Python costs tens of milliseconds. The leak report and its cache key need only
+names and versions, so they read files: every ``*.dist-info``, ``*.egg-info`` and
+``*.egg-link`` entry, as uv sees them.
 """
 
 from __future__ import annotations
@@ -18,19 +19,23 @@ from pathlib import Path
 from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
 
-__all__ = ["Venv"]
+__all__ = ["SEED_PACKAGES", "Venv"]
 
+#: Distributions virtualenv and ``venv`` seed into every environment; uv keeps them on exact
+#: sync. The one home of this list: the leak report allows them, clearing keeps them.
+SEED_PACKAGES = frozenset({"pip", "setuptools", "wheel", "distribute"})
 #: Files a venv tool writes into ``site-packages`` for the venv itself.
 _VENV_FILES = ("_virtualenv.", "__pycache__")
-#: Seed packages of virtualenv and ``venv``, with their helper modules and ``.pth`` files.
+#: What the seed packages put into ``site-packages`` beside their own folders: helper modules
+#: and ``.pth`` files (their ``*.dist-info`` folders start with the package names).
 _SEED_FILES = (
-    "pip",
-    "setuptools",
-    "wheel",
+    *sorted(SEED_PACKAGES),
     "_distutils_hack",
     "pkg_resources",
     "distutils-precedence.pth",
 )
+#: The suffixes of installed-distribution metadata that uv reads (and removes on exact sync).
+_METADATA_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +87,27 @@ class Venv:
             return []
 
     def distributions(self) -> dict[str, str]:
-        """Installed distributions: normalized name -> version, from ``*.dist-info`` names."""
+        """Installed distributions: normalized name -> version, as uv sees them.
+
+        ``*.dist-info`` and ``*.egg-info`` names carry the version
+        (``name-1.0.dist-info``, ``name-1.0-py3.12.egg-info``); an ``*.egg-info`` without one
+        and an ``*.egg-link`` (a ``setup.py develop`` install) have it in their ``PKG-INFO``,
+        read only then. A version that cannot be read is ``"unknown"``: the distribution is
+        still there, and still counts.
+        """
         found: dict[str, str] = {}
         for folder in self.site_packages():
-            for entry in os.scandir(folder):
-                if entry.name.endswith(".dist-info") and "-" in entry.name:
-                    stem = entry.name[: -len(".dist-info")]
-                    name, _, version = stem.partition("-")
-                    found[canonicalize_name(name)] = version
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                suffix = next((s for s in _METADATA_SUFFIXES if entry.name.endswith(s)), None)
+                if suffix is None:
+                    continue
+                name, version = _name_and_version(Path(entry.path), suffix)
+                if name:
+                    found.setdefault(canonicalize_name(name), version)
         return found
 
     def clear_site_packages(self) -> None:
@@ -121,3 +139,36 @@ class Venv:
         if sys.implementation.name != "cpython":  # pragma: no cover
             environment["implementation_name"] = sys.implementation.name
         return environment
+
+
+def _name_and_version(path: Path, suffix: str) -> tuple[str, str]:
+    """The distribution name and version one metadata entry of ``site-packages`` names."""
+    stem = path.name[: -len(suffix)]
+    name, _, rest = stem.partition("-")
+    version = rest.partition("-")[0]
+    if version:
+        return name, version
+    if suffix == ".egg-link":
+        # The first line is the project folder, which holds ``<name>.egg-info``.
+        try:
+            project = Path(path.read_text(encoding="utf-8").splitlines()[0].strip())
+        except (OSError, IndexError, UnicodeDecodeError):
+            return name, "unknown"
+        infos = sorted(project.glob("*.egg-info")) if project.is_dir() else []
+        return name, _pkg_info_version(infos[0]) if infos else "unknown"
+    return name, _pkg_info_version(path)
+
+
+def _pkg_info_version(info: Path) -> str:
+    """The ``Version:`` of an ``*.egg-info`` folder's ``PKG-INFO`` (or of the file itself)."""
+    source = info / "PKG-INFO" if info.is_dir() else info
+    try:
+        with source.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Version:"):
+                    return line.partition(":")[2].strip() or "unknown"
+                if not line.strip():
+                    break
+    except OSError:
+        pass
+    return "unknown"
