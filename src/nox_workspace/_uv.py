@@ -181,12 +181,14 @@ def sync_environment(
     """The environment of a session's uv calls, and the honoured variables worth naming.
 
     ``caller`` is the process environment with the session's own ``session.env`` on top.
-    Every variable of :data:`CLEARED` is dropped; ``UV_PROJECT_ENVIRONMENT`` and
-    ``UV_PYTHON`` point at the session's venv (as Nox's uv backend sets them).
+    Every variable of :data:`CLEARED` is dropped; ``UV_PROJECT_ENVIRONMENT`` points at the
+    session's venv and ``UV_PYTHON`` at the interpreter behind it.
     """
     env = {key: value for key, value in caller.items() if key not in CLEARED}
     env["UV_PROJECT_ENVIRONMENT"] = str(venv)
-    env["UV_PYTHON"] = str(python)
+    # The interpreter behind the venv's link, not the link: when uv must recreate the venv
+    # (its interpreter was swapped), a link into the venv itself would point at nothing.
+    env["UV_PYTHON"] = os.path.realpath(python) if python.exists() else str(python)
     named = tuple(name for name in NAMED if env.get(name))
     return env, named
 
