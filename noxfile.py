@@ -51,3 +51,13 @@ def conformance(session: nox.Session, target: Target) -> None:
     if not SHARED_WORKSPACES.is_dir():
         session.skip(f"{SHARED_WORKSPACES} does not exist: no real workspaces to compare with")
     session.run("python", "-m", "pytest", "-m", "shared", "-v", "-rs", *session.posargs)
+
+
+@nox_workspace.session(
+    union="differential", members=[], sync=Sync(groups=["test"], default_groups=False)
+)
+def differential(session: nox.Session, target: Target) -> None:
+    """Thousands of random mutations: every reused venv must be what uv makes it."""
+    env = {"DIFFERENTIAL_MUTATIONS": "5000", **{k: v for k, v in session.env.items() if v}}
+    test = "tests/functional/test_differential.py"
+    session.run("python", "-m", "pytest", test, "-q", "-s", *session.posargs, env=env)
