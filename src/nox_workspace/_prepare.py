@@ -90,7 +90,8 @@ def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Lo
         mark_started(venv)
         honouring = f"; honouring {', '.join(honoured)}" if honoured else ""
         log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()}{honouring})")
-        result = run_uv(target.uv_sync_args(), env=env, timeout=timeout)
+        root = target.workspace.root
+        result = run_uv(target.uv_sync_args(), env=env, timeout=timeout, cwd=root)
         if result.returncode != 0:
             hint = (
                 ""
@@ -154,10 +155,15 @@ def compute_leaks(
 def _overlay_tool_groups(
     target: Target, venv: Venv, env: Mapping[str, str], timeout: float | None
 ) -> None:
-    """Install the root's tool groups, as locked, on top of the member's closure."""
+    """Install the root's tool groups, as locked, on top of the member's closure.
+
+    uv runs in the workspace root, so ``uv pip install`` reads the same configuration
+    (``uv.toml``, ``[tool.uv]``) as the sync, wherever the noxfile is.
+    """
+    root = target.workspace.root
     exported = []
     for args in target.tool_group_export_args():
-        result = run_uv(args, env=env, timeout=timeout, capture=True)
+        result = run_uv(args, env=env, timeout=timeout, capture=True, cwd=root)
         if result.returncode != 0:
             raise UvError(f"nox-workspace: uv export failed for tool groups of {_scope(target)}")
         exported.append(result.stdout)
@@ -168,7 +174,7 @@ def _overlay_tool_groups(
         path = Path(folder) / "tool-groups.txt"
         path.write_text(requirements, encoding="utf-8")
         args = ["pip", "install", "--python", str(venv.python), "--no-deps", "-r", str(path)]
-        if run_uv(args, env=env, timeout=timeout).returncode != 0:
+        if run_uv(args, env=env, timeout=timeout, cwd=root).returncode != 0:
             raise UvError(f"nox-workspace: installing the tool groups of {_scope(target)} failed")
 
 

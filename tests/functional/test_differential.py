@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from nox_workspace._errors import ConfigError
 from nox_workspace._prepare import compute_leaks, sync_venv
 from nox_workspace._reuse import STARTED_FILE
 from nox_workspace._sync import Sync, Target
@@ -199,7 +200,14 @@ def drop_egg_link(world: World, session: str) -> None:
 
 
 def change_sync(world: World, session: str) -> None:
-    world.syncs[session] = world.rng.choice(SYNCS)
+    """Another Sync, among those the noxfile would accept for this session."""
+    sync = world.rng.choice(SYNCS)
+    target = world.target(session)
+    try:
+        sync.validate(target.workspace, target.members, "s")
+    except ConfigError:
+        sync = Sync()
+    world.syncs[session] = sync
 
 
 def set_uv_variable(world: World, session: str) -> None:
