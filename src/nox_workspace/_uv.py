@@ -7,7 +7,7 @@ listing sessions starts no process.
 A session's ``Sync`` is the explicit semantics of its venv, so the caller's ``UV_*``
 variables that change *which* packages a sync selects or *how* it installs them are cleared
 for the sync (:data:`CLEARED`); the machine-level ones (indexes, find-links, offline, cache,
-network, Python downloads) are honoured, and those that can change what gets installed are
+network, Python downloads) are honoured, and those that change where packages come from are
 named in the session's log line (:data:`NAMED`). Both lists live here, and only here.
 """
 
@@ -78,12 +78,13 @@ CLEARED: tuple[str, ...] = (
     "UV_VENV_SEED",
     "UV_WORKING_DIR",
 )
-#: Honoured machine-level variables that can change what a sync installs or whether it can:
-#: when set, the session's log line names them (names only: values may hold credentials).
-#: Every other ``UV_*`` variable (``UV_HTTP_TIMEOUT``, ``UV_LINK_MODE``, credentials of
-#: named indexes, ...) is honoured without a mention.
+#: Honoured machine-level variables that change where packages come from or which
+#: configuration uv reads: when set, the session's log line names them (names only: values
+#: may hold credentials). Every other ``UV_*`` variable is honoured without a mention: the
+#: cache (``UV_CACHE_DIR``, ``UV_NO_CACHE``), the network (``UV_OFFLINE``,
+#: ``UV_HTTP_TIMEOUT``, ``UV_NATIVE_TLS``), Python downloads, ``UV_LINK_MODE``, credentials
+#: of named indexes: they decide whether a sync can run and how fast, not what it installs.
 NAMED: tuple[str, ...] = (
-    "UV_CACHE_DIR",
     "UV_CONFIG_FILE",
     "UV_DEFAULT_INDEX",
     "UV_EXTRA_INDEX_URL",
@@ -93,10 +94,7 @@ NAMED: tuple[str, ...] = (
     "UV_INDEX_URL",
     "UV_INSECURE_HOST",
     "UV_KEYRING_PROVIDER",
-    "UV_NO_CACHE",
     "UV_NO_CONFIG",
-    "UV_OFFLINE",
-    "UV_PYTHON_DOWNLOADS",
 )
 #: How long one uv call may take, in seconds; ``0`` waits for ever.
 TIMEOUT_VARIABLE = "NOX_WORKSPACE_UV_TIMEOUT"

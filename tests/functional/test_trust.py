@@ -120,7 +120,8 @@ def test_selection_variables_do_not_change_what_a_session_gets(
 
 
 def test_machine_variables_are_honoured_and_named(project: NoxProject) -> None:
-    """Index variables reach uv and the log line names them (never their values)."""
+    """Index variables reach uv and the log line names them (never their values); the
+    offline and cache variables of the tests are honoured without a mention."""
     project.write_noxfile('members=["bar"]')
     secret = "https://user:secret@index.invalid/simple"
     run = project.nox(
@@ -129,8 +130,7 @@ def test_machine_variables_are_honoured_and_named(project: NoxProject) -> None:
         extra_env={"UV_EXTRA_INDEX_URL": secret, "UV_FIND_LINKS": str(project.wheelhouse)},
     )
     line = synced_line(run.stderr)
-    for name in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_OFFLINE", "UV_CACHE_DIR"):
-        assert name in line
+    assert line.endswith("(exact, locked; honouring UV_EXTRA_INDEX_URL, UV_FIND_LINKS)")
     assert "secret" not in run.stderr + run.stdout
     assert project.installed("test-bar") == {"bar", "beta"}
 

@@ -30,7 +30,8 @@ def test_selection_variables_are_cleared_and_machine_ones_kept(tmp_path: Path) -
     assert env["UV_HTTP_TIMEOUT"] == "5"
     assert env["HOME"] == "/home/me"
     assert env["UV_PROJECT_ENVIRONMENT"] == str(tmp_path / "venv")
-    assert named == ("UV_INDEX_URL", "UV_OFFLINE")
+    assert env["UV_OFFLINE"] == "1"
+    assert named == ("UV_INDEX_URL",)
 
 
 def test_uv_gets_the_interpreter_behind_the_venv_link(tmp_path: Path) -> None:
