@@ -31,7 +31,14 @@ from nox_workspace._reuse import (
     was_interrupted,
 )
 from nox_workspace._sync import Target
-from nox_workspace._uv import check_uv, find_uv, run_uv, sync_environment, timeout_from
+from nox_workspace._uv import (
+    UvResult,
+    check_uv,
+    find_uv,
+    run_uv,
+    sync_environment,
+    timeout_from,
+)
 from nox_workspace._venv import Venv
 
 __all__ = ["Prepared", "prepare", "sync_venv"]
@@ -91,7 +98,7 @@ def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Lo
         honouring = f"; honouring {', '.join(honoured)}" if honoured else ""
         log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()}{honouring})")
         root = target.workspace.root
-        result = run_uv(target.uv_sync_args(), env=env, timeout=timeout, cwd=root)
+        result = _run(target.uv_sync_args(), env, timeout, root, log)
         if result.returncode != 0:
             hint = (
                 ""
@@ -106,7 +113,7 @@ def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Lo
                 f"{result.returncode}; uv's message is above){hint}"
             )
         if target.sync.tool_groups:
-            _overlay_tool_groups(target, venv, env, timeout)
+            _overlay_tool_groups(target, venv, env, timeout, log)
         leaks, cached = _leaks(target, venv, log)
         unmark_started(venv)
     return Prepared(leaks=leaks, leaks_cached=cached, honoured=honoured)
@@ -152,8 +159,22 @@ def compute_leaks(
     return tuple(leak.describe(target) for leak in leaks)
 
 
+def _run(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float | None,
+    root: Path,
+    log: Log,
+    *,
+    capture: bool = False,
+) -> UvResult:
+    """Log the uv command line (as Nox logs the commands it runs), then run it in ``root``."""
+    log(" ".join([find_uv(), *args]))
+    return run_uv(args, env=env, timeout=timeout, capture=capture, cwd=root)
+
+
 def _overlay_tool_groups(
-    target: Target, venv: Venv, env: Mapping[str, str], timeout: float | None
+    target: Target, venv: Venv, env: Mapping[str, str], timeout: float | None, log: Log
 ) -> None:
     """Install the root's tool groups, as locked, on top of the member's closure.
 
@@ -163,7 +184,7 @@ def _overlay_tool_groups(
     root = target.workspace.root
     exported = []
     for args in target.tool_group_export_args():
-        result = run_uv(args, env=env, timeout=timeout, capture=True, cwd=root)
+        result = _run(args, env, timeout, root, log, capture=True)
         if result.returncode != 0:
             raise UvError(f"nox-workspace: uv export failed for tool groups of {_scope(target)}")
         exported.append(result.stdout)
@@ -174,7 +195,7 @@ def _overlay_tool_groups(
         path = Path(folder) / "tool-groups.txt"
         path.write_text(requirements, encoding="utf-8")
         args = ["pip", "install", "--python", str(venv.python), "--no-deps", "-r", str(path)]
-        if run_uv(args, env=env, timeout=timeout, cwd=root).returncode != 0:
+        if _run(args, env, timeout, root, log).returncode != 0:
             raise UvError(f"nox-workspace: installing the tool groups of {_scope(target)} failed")
 
 
