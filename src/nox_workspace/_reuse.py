@@ -21,7 +21,6 @@ import errno
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,6 @@ __all__ = [
     "STARTED_FILE",
     "STATE_FILE",
     "SyncState",
-    "clear_state",
     "leak_key",
     "load_state",
     "lock_path",
@@ -138,15 +136,6 @@ def save_state(venv: Venv, state: SyncState) -> None:
             path=target,
             hint="free some space or make the folder writable; the next run computes it again",
         ) from None
-
-
-def clear_state(venv: Venv) -> None:
-    """Forget the cached report (whatever stands in the state file's place)."""
-    path = venv.location / STATE_FILE
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
 
 
 def mark_started(venv: Venv) -> None:
