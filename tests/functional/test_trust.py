@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -27,6 +28,7 @@ from tests.support import (
     run_uv,
     site_packages,
     tool_env,
+    uv_bin,
     uv_sync_changes,
     venv_damage,
     venv_distributions,
@@ -297,40 +299,77 @@ def test_a_reused_venv_reads_uv_toml_as_a_new_one_does(project: NoxProject) -> N
 # 8. Two runs of one session at once
 
 
+GATED_UV = """#!/bin/sh
+# uv that, for `uv sync`, says it entered and waits for the test to let it go.
+if [ "$1" = "sync" ]; then
+    touch "$GATE_ENTERED"
+    while [ ! -e "$GATE_RELEASE" ]; do sleep 0.01; done
+fi
+exec "$GATE_REAL_UV" "$@"
+"""
+
+
 def test_two_runs_of_one_session_wait_for_each_other(
     tmp_path: Path, wheelhouse: Path, env: dict[str, str]
 ) -> None:
-    """Run A installs a large wheel; run B starts meanwhile, after uv.lock moved to the next
-    version. B waits for A's prepare step, then syncs the new lock: the venv is whole and is
-    what uv makes of the new lock, and neither run failed."""
+    """Run A is held inside its ``uv sync``; meanwhile uv.lock moves on and run B starts.
+    B says it waits and does not touch the venv (it does not take A's unfinished sync for an
+    interrupted one); once A is let go, both pass, and the venv is whole and what uv makes of
+    the new lock."""
     houses = tmp_path / "houses"
+    houses.mkdir()
     for name in os.listdir(wheelhouse):
-        houses.mkdir(exist_ok=True)
         (houses / name).write_bytes((wheelhouse / name).read_bytes())
     make_bulky_wheel(houses, "bulky", "1.0")
     make_bulky_wheel(houses, "bulky", "2.0")
     project = build_project(tmp_path, houses, tool_env(tmp_path / "cache"))
     project.edit("packages/bar/pyproject.toml", member_toml("bar", dependencies=["bulky<2"]))
     project.relock()
-    # frozen: run A installs whichever lock it reads first, old or new; it never fails.
     project.write_noxfile('members=["bar"], sync=Sync(frozen=True)')
-    first = subprocess.Popen(
-        [sys.executable, "-m", "nox", "--non-interactive", "-s", "test-bar"],
-        cwd=project.root,
-        env=project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_until(lambda: (project.venv("test-bar") / STARTED_FILE).exists(), "run A to start")
-    project.edit("packages/bar/pyproject.toml", member_toml("bar", dependencies=["bulky>=2"]))
-    project.relock()
-    second = project.nox("-s", "test-bar", check=False)
-    out, err = first.communicate(timeout=600)
-    assert first.returncode == 0, out + err
-    assert second.returncode == 0, second.stdout + second.stderr
+    project.nox("-s", "test-bar")
+    gated = tmp_path / "gated-uv"
+    gated.write_text(GATED_UV)
+    gated.chmod(0o755)
+    entered, release = tmp_path / "entered", tmp_path / "release"
+    gate = {
+        "NOX_WORKSPACE_UV": str(gated),
+        "GATE_REAL_UV": uv_bin(),
+        "GATE_ENTERED": str(entered),
+        "GATE_RELEASE": str(release),
+    }
+    a_log, b_log = tmp_path / "a.log", tmp_path / "b.log"
+    with a_log.open("w") as a_out, b_log.open("w") as b_out:
+        first = nox_process(project, {**project.env, **gate}, a_out)
+        wait_until(lambda: entered.exists() or first.poll() is not None, "run A to enter uv sync")
+        assert entered.exists(), a_log.read_text()
+        project.edit("packages/bar/pyproject.toml", member_toml("bar", dependencies=["bulky>=2"]))
+        project.relock()
+        second = nox_process(project, project.env, b_out)
+        wait_until(
+            lambda: "waiting" in b_log.read_text() or second.poll() is not None,
+            "run B to wait or end",
+        )
+        release.touch()
+        first.wait(timeout=600)
+        second.wait(timeout=600)
+    a_text, b_text = a_log.read_text(), b_log.read_text()
+    assert first.returncode == 0, a_text
+    assert second.returncode == 0, b_text
+    assert "nox-workspace: another run is syncing test-bar; waiting" in b_text
+    assert "the last sync was interrupted" not in b_text
     venv = project.venv("test-bar")
     assert venv_damage(venv) == []
     assert uv_changes(project, "test-bar", "bar", Sync(frozen=True)) == []
     assert not (venv / STARTED_FILE).exists()
     assert venv_distributions(venv) == {"bar": "0.1.0", "bulky": "2.0"}
+
+
+def nox_process(project: NoxProject, env: dict[str, str], output: IO[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nox", "--non-interactive", "-s", "test-bar"],
+        cwd=project.root,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
