@@ -55,6 +55,7 @@ LOCK_SUFFIX = ".nox-workspace.lock"
 _SCHEMA = 2
 #: Errors of a full disk (no space, no inodes, a quota) and of a read-only folder.
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_HAS_FCNTL = os.name == "posix"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,18 +174,14 @@ def venv_lock(venv: Venv, *, on_wait: Callable[[str], None] | None = None) -> It
 
     ``on_wait``, when given, is called once with a line to log before waiting. A lock that
     cannot be created (a read-only ``.nox``, a full disk) is one line of :class:`VenvError`.
+    On POSIX the lock is ``flock`` on the file, straight from the standard library: importing
+    the ``filelock`` package costs about as much as the no-op ``uv sync`` a rerun runs.
+    Elsewhere ``filelock`` takes it.
     """
-    from filelock import FileLock, Timeout
-
     path = lock_path(venv)
-    lock = FileLock(str(path))
+    waiting = f"nox-workspace: another run is syncing {venv.location.name}; waiting"
     try:
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            if on_wait is not None:
-                on_wait(f"nox-workspace: another run is syncing {venv.location.name}; waiting")
-            lock.acquire()
+        held = _flock(path, waiting, on_wait) if _HAS_FCNTL else _filelock(path, waiting, on_wait)
     except OSError as exc:
         raise VenvError(
             f"cannot create the lock file of the session's venv ({_reason(exc)})",
@@ -194,7 +191,46 @@ def venv_lock(venv: Venv, *, on_wait: Callable[[str], None] | None = None) -> It
     try:
         yield
     finally:
-        lock.release()
+        held()
+
+
+def _flock(path: Path, waiting: str, on_wait: Callable[[str], None] | None) -> Callable[[], None]:
+    """Take an exclusive ``flock`` on ``path``; the function that lets it go."""
+    import fcntl
+
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(waiting)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+    def release() -> None:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        os.close(descriptor)
+
+    return release
+
+
+def _filelock(  # pragma: no cover - platforms without fcntl
+    path: Path, waiting: str, on_wait: Callable[[str], None] | None
+) -> Callable[[], None]:
+    """Take the lock with the ``filelock`` package; the function that lets it go."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None:
+            on_wait(waiting)
+        lock.acquire()
+    return lambda: lock.release()
 
 
 def _reason(exc: OSError) -> str:
