@@ -12,6 +12,7 @@ costs tens of milliseconds. Only the leak report is cached (see ``_reuse``).
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,8 +69,11 @@ def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> No
             hint="run it with a virtualenv backend",
         )
     check_uv()
-    # Nox answers "--no-install on a reused venv?" only through run_install's None.
-    if session.run_install(find_uv(), "--version", silent=True, log=False, external=True) is None:
+    # Nox answers "--no-install on a reused venv?" only through run_install's None; asking
+    # costs a process, so it is asked only when the command line may say --no-install.
+    if _may_skip_installs(sys.argv) and (
+        session.run_install(find_uv(), "--version", silent=True, log=False, external=True) is None
+    ):
         session.log("nox-workspace: sync skipped (--no-install)")
         return
     caller = {**os.environ}
@@ -80,6 +84,21 @@ def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> No
             caller[key] = value
     prepared = sync_venv(target, Venv(Path(location)), environ=caller, log=session.log)
     _report(session, prepared.leaks, strict=strict)
+
+
+def _may_skip_installs(argv: Sequence[str]) -> bool:
+    """Whether Nox's command line may hold ``--no-install`` (or ``-R``, which implies it).
+
+    Errs towards yes: any abbreviation of ``--no-install``, and any cluster of short options
+    with an ``R``, before ``--``. Nox forwards the option to the processes of ``-j`` on their
+    command lines, and has no environment variable or noxfile option for it.
+    """
+    for arg in argv[1:]:
+        if arg == "--":
+            break
+        if arg.startswith("--no-i") or (arg[:1] == "-" and arg[1:2] != "-" and "R" in arg):
+            return True
+    return False
 
 
 def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Log) -> Prepared:

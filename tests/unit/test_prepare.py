@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nox_workspace._prepare import _leaks, compute_leaks
+import pytest
+
+from nox_workspace._prepare import _leaks, _may_skip_installs, compute_leaks
 from nox_workspace._reuse import STATE_FILE
 from nox_workspace._sync import Sync
 from nox_workspace._venv import Venv
@@ -52,3 +54,19 @@ def test_an_unwritable_state_is_a_warning_not_a_failure(tmp_path: Path) -> None:
     assert len(said) == 1
     assert said[0].startswith("nox-workspace: warning:")
     assert "\n" not in said[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "may"),
+    [
+        (["nox", "-s", "test-foo"], False),
+        (["nox", "-r", "-s", "test-foo"], False),
+        (["nox", "-R", "-s", "test-foo"], True),
+        (["nox", "-rR"], True),
+        (["nox", "--no-install", "-s", "test-foo"], True),
+        (["nox", "--no-inst"], True),
+        (["nox", "-s", "test-foo", "--", "-R", "--no-install"], False),
+    ],
+)
+def test_only_a_command_line_that_may_skip_installs_asks_nox(argv: list[str], may: bool) -> None:
+    assert _may_skip_installs(argv) is may
