@@ -179,11 +179,14 @@ def sync_environment(
     """The environment of a session's uv calls, and the honoured variables worth naming.
 
     ``caller`` is the process environment with the session's own ``session.env`` on top.
-    Every variable of :data:`CLEARED` is dropped; ``UV_PROJECT_ENVIRONMENT`` points at the
-    session's venv and ``UV_PYTHON`` at the interpreter behind it.
+    Every variable of :data:`CLEARED` is dropped; ``UV_PROJECT_ENVIRONMENT`` and
+    ``VIRTUAL_ENV`` point at the session's venv and ``UV_PYTHON`` at the interpreter behind
+    it.
     """
     env = {key: value for key, value in caller.items() if key not in CLEARED}
     env["UV_PROJECT_ENVIRONMENT"] = str(venv)
+    # uv warns when an active venv (the caller's) is not the project environment.
+    env["VIRTUAL_ENV"] = str(venv)
     # The interpreter behind the venv's link, not the link: when uv must recreate the venv
     # (its interpreter was swapped), a link into the venv itself would point at nothing.
     env["UV_PYTHON"] = os.path.realpath(python) if python.exists() else str(python)

@@ -21,6 +21,7 @@ def test_selection_variables_are_cleared_and_machine_ones_kept(tmp_path: Path) -
         "UV_HTTP_TIMEOUT": "5",
         "UV_PROJECT_ENVIRONMENT": "/elsewhere",
         "HOME": "/home/me",
+        "VIRTUAL_ENV": "/home/me/.venv",
     }
     env, named = sync_environment(caller, tmp_path / "venv", tmp_path / "venv/bin/python")
     assert "UV_NO_DEV" not in env
@@ -30,6 +31,7 @@ def test_selection_variables_are_cleared_and_machine_ones_kept(tmp_path: Path) -
     assert env["UV_HTTP_TIMEOUT"] == "5"
     assert env["HOME"] == "/home/me"
     assert env["UV_PROJECT_ENVIRONMENT"] == str(tmp_path / "venv")
+    assert env["VIRTUAL_ENV"] == str(tmp_path / "venv")
     assert env["UV_OFFLINE"] == "1"
     assert named == ("UV_INDEX_URL",)
 
