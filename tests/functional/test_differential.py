@@ -3,10 +3,10 @@
 A workspace is built once; then random mutations from a catalogue (a member's pyproject
 edited and relocked, a lock entry bumped, distributions installed, removed or replaced by
 hand, egg-info and egg-link dropped in, another ``Sync``, a caller's ``UV_*`` variable,
-``uv.toml`` written or removed, a path source touched, the interpreter link swapped, an
-interrupted sync) hit a randomly chosen session venv. After each one the session's run-time
-step runs (the same code a Nox session runs, with a plain environment), and both sides are
-asked:
+``uv.toml`` written or removed, a path source or a ``cache-keys`` file touched, the
+interpreter link swapped, an interrupted sync) hit a randomly chosen session venv. After
+each one the session's run-time step runs (the same code a Nox session runs, with a plain
+environment), and both sides are asked:
 
 (a) ``uv sync <the session's exact flags> --dry-run --output-format json``, with a clean
     environment, reports nothing to do: the venv is what uv would make it;
@@ -117,6 +117,8 @@ def build_world(tmp_path: Path, wheelhouse: Path, rng: random.Random) -> World:
     for name in ("alpha", "beta", "gamma"):
         make_wheel(other, name, "1.0", source="BUILD = 'by hand'\n")
     world = World(root, env, other, root / ".nox", rng)
+    # Two sessions start with a leak report to cache, so the sample exercises the cache.
+    world.syncs.update(bar=Sync(exact=False), foo=Sync(tool_groups=["lint"]))
     for session in SESSIONS:
         run_uv(["venv", "-q", str(world.venv(session))], root, env)
     return world
@@ -125,7 +127,10 @@ def build_world(tmp_path: Path, wheelhouse: Path, rng: random.Random) -> World:
 def foo_toml(dependencies: list[str]) -> str:
     return member_toml(
         "foo", dependencies=[*dependencies, "outside"], groups={"test": ["zeta"]}
-    ) + ('[tool.uv.sources]\noutside = { path = "../../vendor/outside" }\n')
+    ) + (
+        '[tool.uv.sources]\noutside = { path = "../../vendor/outside" }\n'
+        '[tool.uv]\ncache-keys = [{ file = "pyproject.toml" }, { file = "stamp.txt" }]\n'
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,6 +241,11 @@ def touch_path_source(world: World, session: str) -> None:
     pyproject.write_text(member_toml("outside") + f"# {value}\n")
 
 
+def touch_cache_key(world: World, session: str) -> None:
+    """A file foo's ``[tool.uv] cache-keys`` name: uv rebuilds foo when it changes."""
+    (world.root / "packages/foo/stamp.txt").write_text(f"{world.rng.randrange(1000)}\n")
+
+
 def swap_interpreter(world: World, session: str) -> None:
     versions = Path.home() / ".pyenv" / "versions"
     candidates = [Path(sys.executable).resolve()]
@@ -267,6 +277,7 @@ CATALOGUE: dict[str, Callable[[World, str], None]] = {
     "set_uv_variable": set_uv_variable,
     "change_uv_toml": change_uv_toml,
     "touch_path_source": touch_path_source,
+    "touch_cache_key": touch_cache_key,
     "swap_interpreter": swap_interpreter,
     "interrupt": interrupt,
     "nothing": nothing,
