@@ -55,7 +55,10 @@ def conformance(session: nox.Session, target: Target) -> None:
 
 
 @nox_workspace.session(
-    union="differential", members=[], sync=Sync(groups=["test"], default_groups=False)
+    union="differential",
+    members=[],
+    sync=Sync(groups=["test"], default_groups=False),
+    default=False,  # minutes long: run it on purpose, `nox -s differential`
 )
 def differential(session: nox.Session, target: Target) -> None:
     """Thousands of random mutations: every reused venv must be what uv makes it."""
