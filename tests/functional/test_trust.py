@@ -373,3 +373,56 @@ def nox_process(project: NoxProject, env: dict[str, str], output: IO[str]) -> su
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def setuptools_wheel() -> Path | None:
+    """The setuptools wheel virtualenv (a dependency of Nox) embeds: a build backend offline."""
+    try:
+        import virtualenv
+    except ImportError:  # pragma: no cover - Nox depends on virtualenv
+        return None
+    embed = Path(virtualenv.__file__).parent / "seed" / "wheels" / "embed"
+    found = sorted(embed.glob("setuptools-*.whl"))
+    return found[-1] if found else None
+
+
+def test_setup_cfg_of_a_setuptools_member_is_uv_s_to_check(
+    tmp_path: Path, wheelhouse: Path, env: dict[str, str]
+) -> None:
+    """A setuptools member: editing its ``setup.cfg`` makes uv rebuild it; the next run
+    does. (setuptools writes ``*.egg-info`` into the member's folder; see the reuse how-to.)"""
+    wheel = setuptools_wheel()
+    if wheel is None:
+        pytest.skip("no setuptools wheel on this machine")
+    houses = tmp_path / "houses"
+    houses.mkdir()
+    for name in [*os.listdir(wheelhouse), wheel.name]:
+        source = wheelhouse / name if name != wheel.name else wheel
+        (houses / name).write_bytes(source.read_bytes())
+    project = build_project(tmp_path, houses, env)
+    write_tree(
+        project.root,
+        {
+            "packages/bar/pyproject.toml": (
+                '[project]\nname = "bar"\nrequires-python = ">=3.10"\n'
+                'dynamic = ["version", "dependencies"]\n'
+                '[build-system]\nrequires = ["setuptools"]\n'
+                'build-backend = "setuptools.build_meta"\n'
+            ),
+            "packages/bar/setup.cfg": (
+                "[metadata]\nname = bar\nversion = 0.1.0\n"
+                "[options]\npackage_dir =\n    = src\npackages = find:\n"
+                "install_requires = beta\n[options.packages.find]\nwhere = src\n"
+            ),
+        },
+    )
+    project.relock()
+    project.write_noxfile('members=["bar"]')
+    project.nox("-s", "test-bar")
+    setup_cfg = project.root / "packages/bar/setup.cfg"
+    setup_cfg.write_text(setup_cfg.read_text() + "# edited\n")
+    assert uv_changes(project, "test-bar", "bar") != []
+    rerun = project.nox("-s", "test-bar")
+    assert OLD_SKIP not in rerun.stderr
+    assert uv_changes(project, "test-bar", "bar") == []
+    assert project.installed("test-bar") == {"bar", "beta"}
