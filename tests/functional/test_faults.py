@@ -1,8 +1,11 @@
 """Faults around a session's sync are one line each, with no traceback: a uv that hangs, an
-unusable uv cache, a lock file that cannot be created, a state that cannot be written."""
+unusable uv cache, a lock file that cannot be created, a read-only ``.nox``, a state that
+cannot be written. (A full disk while the state is written: ``tests/unit/test_reuse.py``.)"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 
 from nox_workspace._reuse import LOCK_SUFFIX, STATE_FILE
 from tests.functional.nox_project import NoxProject, build_project, check_venv_holds_closure
+from tests.functional.test_user_files import read_only_mounts_work
 
 pytestmark = pytest.mark.functional
 
@@ -93,3 +97,31 @@ def test_a_state_that_cannot_be_written_is_a_warning(project: NoxProject) -> Non
     run = project.nox("-s", "test-bar")
     one_line(run.stderr, "cannot record the leak report")
     assert project.installed("test-bar") == {"bar", "beta"}
+
+
+READ_ONLY_NOX = (
+    'root="$1"; shift; '
+    'mount --bind "$root/.nox" "$root/.nox" && mount -o remount,bind,ro "$root/.nox" && '
+    'cd "$PWD" && exec "$@"'
+)
+
+
+def test_a_read_only_nox_folder_is_one_line(project: NoxProject) -> None:
+    """A reused venv in a ``.nox`` that has become read-only (a private read-only bind mount):
+    the session fails with one line naming the lock file and the cause."""
+    if not read_only_mounts_work():
+        pytest.skip("this process may not make read-only bind mounts")
+    project.nox("-s", "test-bar")
+    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_NOX]
+    command += ["sh", str(project.root), sys.executable, "-m", "nox", "--non-interactive"]
+    run = subprocess.run(
+        [*command, "-s", "test-bar"],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode != 0
+    line = one_line(run.stderr, "cannot create the lock file")
+    assert "read-only file system" in line
