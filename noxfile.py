@@ -6,6 +6,7 @@ workspace (``members=[]`` asks for no per-member sessions), synced exactly from 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nox
@@ -65,3 +66,16 @@ def package(session: nox.Session, target: Target) -> None:
     sdists = sorted(str(path) for path in out.glob("*.tar.gz"))
     session.run("twine", "check", "--strict", *wheels, *sdists)
     session.run("check-wheel-contents", *wheels)
+
+
+@nox_workspace.session(
+    union="differential",
+    members=[],
+    sync=Sync(groups=["test"], default_groups=False),
+    default=False,  # minutes long: run it on purpose, `nox -s differential`
+)
+def differential(session: nox.Session, target: Target) -> None:
+    """Thousands of random mutations: every reused venv must be what uv makes it."""
+    env = {"DIFFERENTIAL_MUTATIONS": os.environ.get("DIFFERENTIAL_MUTATIONS", "5000")}
+    test = "tests/functional/test_differential.py"
+    session.run("python", "-m", "pytest", test, "-q", "-s", *session.posargs, env=env)

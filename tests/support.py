@@ -211,6 +211,28 @@ def uv_sync_dry_run_packages(
     return frozenset(found)
 
 
+def uv_sync_changes(
+    root: Path, args: Sequence[str], env: Mapping[str, str], venv: Path
+) -> list[str]:
+    """What ``uv sync ARGS --dry-run --output-format json`` would do to ``venv``: one line per
+    change (``installed alpha 1.0``, ``uninstalled junk 1.0``, ``environment: replace``),
+    empty when uv would do nothing. ``args`` start with ``sync``; when uv refuses, its error
+    text is the one line."""
+    import json
+
+    python = os.path.realpath(venv / "bin" / "python")
+    sync_env = {**env, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": python}
+    proc = run_uv([*args, "--dry-run", "--output-format", "json"], root, sync_env, check=False)
+    if proc.returncode != 0:
+        return [f"uv refused: {proc.stderr.strip()}"]
+    sync = json.loads(proc.stdout)["sync"]
+    lines = [] if sync["action"] == "check" else [f"environment: {sync['action']}"]
+    lines += [
+        f"{change['action']} {change['name']} {change.get('version')}" for change in sync["changes"]
+    ]
+    return lines
+
+
 # --------------------------------------------------------------------------------------------
 # Git repositories, for the CI matrix and affected-members tests
 

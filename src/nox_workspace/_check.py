@@ -20,10 +20,9 @@ from typing import Any
 
 from nox_workspace._closure import target_closure
 from nox_workspace._errors import LockError, NoxWorkspaceError
-from nox_workspace._leaks import SEED_PACKAGES
 from nox_workspace._lock import Lock, LockedPackage, read_lock
 from nox_workspace._sync import Sync, Target
-from nox_workspace._venv import Venv
+from nox_workspace._venv import SEED_PACKAGES, Venv
 from nox_workspace._workspace import Member, Workspace, discover
 
 __all__ = [
@@ -362,7 +361,7 @@ def check_venv(
     _refuse_unknown(chosen, workspace, groups, extras)
     lock = read_lock(workspace.lock_path)
     environment = target.marker_environment()
-    installed = target.installed()
+    installed = target.distributions()
     closures = {
         member.name: target_closure(
             lock,

@@ -15,6 +15,7 @@ __all__ = [
     "LockError",
     "NoxWorkspaceError",
     "UvError",
+    "VenvError",
 ]
 
 
@@ -52,3 +53,8 @@ class UvError(NoxWorkspaceError):
 
 class GitError(NoxWorkspaceError):
     """git is missing, the folder is not in a git repository, or a revision is unknown."""
+
+
+class VenvError(NoxWorkspaceError):
+    """A session's venv, its lock or its state file cannot be read or written (a read-only
+    ``.nox``, a full disk)."""

@@ -2,42 +2,64 @@
 
 Kept apart from registration (``_sessions``) so that listing sessions imports none of it:
 no lock reader, no subprocess helpers.
+
+:func:`prepare` is the Nox adapter; :func:`sync_venv` does the work with plain data (a venv
+folder, an environment, a log function), so tests can drive it without Nox. ``uv sync`` runs
+on every run, reused venv or not: uv alone knows everything a sync reads, and a no-op sync
+costs tens of milliseconds. Only the leak report is cached (see ``_reuse``).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import nox
-from nox.command import CommandFailed
 
-from nox_workspace._errors import ConfigError
+from nox_workspace._errors import ConfigError, NoxWorkspaceError, UvError
 from nox_workspace._reuse import (
     SyncState,
-    clear_state,
-    inputs_digest,
+    leak_key,
     load_state,
     mark_started,
     save_state,
     unmark_started,
+    venv_lock,
     was_interrupted,
 )
 from nox_workspace._sync import Target
-from nox_workspace._uv import check_uv, find_uv
+from nox_workspace._uv import (
+    UvResult,
+    check_uv,
+    find_uv,
+    run_uv,
+    sync_environment,
+    timeout_from,
+)
 from nox_workspace._venv import Venv
 
-__all__ = ["prepare"]
+__all__ = ["Prepared", "prepare", "sync_venv"]
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """What :func:`sync_venv` did: the leak lines, and whether they came from the cache."""
+
+    leaks: tuple[str, ...]
+    leaks_cached: bool
+    honoured: tuple[str, ...]
 
 
 def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> None:
-    """Sync the session's venv for ``target`` (unless nothing changed), then report leaks.
+    """Sync the session's venv for ``target``, then report leaks (Nox adapter).
 
-    After an exact sync with no tool groups, uv has removed everything the lock does not give
-    the session, so there is nothing left to compare and the lock is not read again. After an
-    inexact sync or a tool-group overlay the venv's distributions are compared with the
-    target's locked closure.
+    With Nox's ``--no-install`` on a reused venv nothing is synced (Nox's own promise).
     """
     location = getattr(session.virtualenv, "location", None)
     if not location:
@@ -46,93 +68,154 @@ def prepare(session: nox.Session, target: Target, *, strict: bool = False) -> No
             "--force-venv-backend none)",
             hint="run it with a virtualenv backend",
         )
-    venv = Venv(Path(location))
-    command = target.uv_sync_args()
-    digest = inputs_digest(target.workspace, venv, command)
-    state = load_state(venv)
-    if (
-        target.sync.editable
-        and state is not None
-        and state.digest == digest
-        and state.distributions == venv.distributions()
-    ):
-        session.log("nox-workspace: uv.lock, pyproject.toml files and venv unchanged; no sync")
-        _report(session, state.leaks, strict=strict)
-        return
-
-    clear_state(venv)
     check_uv()
-    uv = find_uv()
-    env = {"UV_PROJECT_ENVIRONMENT": str(venv.location), "UV_PYTHON": str(venv.python)}
-    if was_interrupted(venv):
-        session.log("nox-workspace: the last sync was interrupted; emptying site-packages first")
-        venv.clear_site_packages()
-    mark_started(venv)
-    session.log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()})")
-    try:
-        ran = session.run_install(uv, *command, env=env, external=True)
-    except CommandFailed:
-        hint = (
-            ""
-            if target.sync.frozen
-            else (
-                "; if uv says the lockfile needs to be updated, run `uv lock` "
-                "(or use Sync(frozen=True) to install uv.lock as it is)"
-            )
-        )
-        session.error(f"nox-workspace: uv sync failed for {_scope(target)}{hint}")
-    if ran is None:
-        unmark_started(venv)
+    # Nox answers "--no-install on a reused venv?" only through run_install's None; asking
+    # costs a process, so it is asked only when the command line may say --no-install.
+    if _may_skip_installs(sys.argv) and (
+        session.run_install(find_uv(), "--version", silent=True, log=False, external=True) is None
+    ):
         session.log("nox-workspace: sync skipped (--no-install)")
         return
-    if target.sync.tool_groups:
-        _overlay_tool_groups(session, target, venv, uv, env)
+    caller = {**os.environ}
+    for key, value in session.env.items():
+        if value is None:
+            caller.pop(key, None)
+        else:
+            caller[key] = value
+    prepared = sync_venv(target, Venv(Path(location)), environ=caller, log=session.log)
+    _report(session, prepared.leaks, strict=strict)
 
+
+def _may_skip_installs(argv: Sequence[str]) -> bool:
+    """Whether Nox's command line may hold ``--no-install`` (or ``-R``, which implies it).
+
+    Errs towards yes: any abbreviation of ``--no-install``, and any cluster of short options
+    with an ``R``, before ``--``. Nox forwards the option to the processes of ``-j`` on their
+    command lines, and has no environment variable or noxfile option for it.
+    """
+    for arg in argv[1:]:
+        if arg == "--":
+            break
+        if arg.startswith("--no-i") or (arg[:1] == "-" and arg[1:2] != "-" and "R" in arg):
+            return True
+    return False
+
+
+def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Log) -> Prepared:
+    """Sync ``venv`` for ``target`` with uv, overlay tool groups, compute (or reuse) leaks.
+
+    Everything from the first change to ``site-packages`` until the state is written happens
+    under the venv's lock. Failures are one-line :class:`NoxWorkspaceError` s.
+    """
+    env, honoured = sync_environment(environ, venv.location, venv.python)
+    timeout = timeout_from(environ)
+    with venv_lock(venv, on_wait=log):
+        if was_interrupted(venv):
+            log("nox-workspace: the last sync was interrupted; emptying site-packages first")
+            venv.clear_site_packages()
+        mark_started(venv)
+        honouring = f"; honouring {', '.join(honoured)}" if honoured else ""
+        log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()}{honouring})")
+        root = target.workspace.root
+        result = _run(target.uv_sync_args(), env, timeout, root, log)
+        if result.returncode != 0:
+            hint = (
+                ""
+                if target.sync.frozen
+                else (
+                    "; if uv says the lockfile needs to be updated, run `uv lock` "
+                    "(or use Sync(frozen=True) to install uv.lock as it is)"
+                )
+            )
+            raise UvError(
+                f"nox-workspace: uv sync failed for {_scope(target)} (exit "
+                f"{result.returncode}; uv's message is above){hint}"
+            )
+        if target.sync.tool_groups:
+            _overlay_tool_groups(target, venv, env, timeout, log)
+        leaks, cached = _leaks(target, venv, log)
+        unmark_started(venv)
+    return Prepared(leaks=leaks, leaks_cached=cached, honoured=honoured)
+
+
+def _leaks(target: Target, venv: Venv, log: Log) -> tuple[tuple[str, ...], bool]:
+    """The leak lines, and whether they came from the state file.
+
+    After an exact sync with no tool groups uv has removed everything the lock does not give
+    the session, so there is nothing to compare and the lock is not read. Otherwise the
+    report is taken from the state file when its key (every input of the report) matches.
+    """
+    if target.sync.exact and not target.sync.tool_groups:
+        return (), False
     installed = venv.distributions()
-    lines = () if target.sync.exact and not target.sync.tool_groups else _leaks(venv, target)
-    save_state(venv, SyncState(digest=digest, distributions=installed, leaks=lines))
-    _report(session, lines, strict=strict)
+    environment = venv.marker_environment()
+    allow_seeds = not venv.made_by_uv
+    key = leak_key(target, installed, environment, allow_seeds=allow_seeds)
+    state = load_state(venv)
+    if state is not None and state.key == key:
+        return state.leaks, True
+    lines = compute_leaks(target, installed, environment, allow_seeds=allow_seeds)
+    try:
+        save_state(venv, SyncState(key=key, leaks=lines))
+    except NoxWorkspaceError as error:
+        log(f"nox-workspace: warning: {error}")
+    return lines, False
 
 
-def _leaks(venv: Venv, target: Target) -> tuple[str, ...]:
-    """One line per installed distribution the target's locked closure does not name."""
+def compute_leaks(
+    target: Target,
+    installed: Mapping[str, str],
+    environment: Mapping[str, str],
+    *,
+    allow_seeds: bool,
+) -> tuple[str, ...]:
+    """One line per installed distribution the target's locked closure does not give it."""
     from nox_workspace._leaks import find_leaks
     from nox_workspace._lock import read_lock
 
     lock = read_lock(target.workspace.lock_path)
-    environment = venv.marker_environment()
-    leaks = find_leaks(
-        venv.distributions(), lock, target, environment, allow_seeds=not venv.made_by_uv
-    )
+    leaks = find_leaks(installed, lock, target, environment, allow_seeds=allow_seeds)
     return tuple(leak.describe(target) for leak in leaks)
 
 
+def _run(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float | None,
+    root: Path,
+    log: Log,
+    *,
+    capture: bool = False,
+) -> UvResult:
+    """Log the uv command line (as Nox logs the commands it runs), then run it in ``root``."""
+    log(" ".join([find_uv(), *args]))
+    return run_uv(args, env=env, timeout=timeout, capture=capture, cwd=root)
+
+
 def _overlay_tool_groups(
-    session: nox.Session, target: Target, venv: Venv, uv: str, env: Mapping[str, str]
+    target: Target, venv: Venv, env: Mapping[str, str], timeout: float | None, log: Log
 ) -> None:
-    """Install the root's tool groups, as locked, on top of the member's closure."""
-    exported = [
-        session.run_install(uv, *args, env=dict(env), external=True, silent=True)
-        for args in target.tool_group_export_args()
-    ]
-    requirements = "\n".join(text for text in exported if isinstance(text, str))
+    """Install the root's tool groups, as locked, on top of the member's closure.
+
+    uv runs in the workspace root, so ``uv pip install`` reads the same configuration
+    (``uv.toml``, ``[tool.uv]``) as the sync, wherever the noxfile is.
+    """
+    root = target.workspace.root
+    exported = []
+    for args in target.tool_group_export_args():
+        result = _run(args, env, timeout, root, log, capture=True)
+        if result.returncode != 0:
+            raise UvError(f"nox-workspace: uv export failed for tool groups of {_scope(target)}")
+        exported.append(result.stdout)
+    requirements = "\n".join(exported)
     if not requirements.strip():
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tool-groups.txt"
         path.write_text(requirements, encoding="utf-8")
-        session.run_install(
-            uv,
-            "pip",
-            "install",
-            "--python",
-            str(venv.python),
-            "--no-deps",
-            "-r",
-            str(path),
-            env=dict(env),
-            external=True,
-        )
+        args = ["pip", "install", "--python", str(venv.python), "--no-deps", "-r", str(path)]
+        if _run(args, env, timeout, root, log).returncode != 0:
+            raise UvError(f"nox-workspace: installing the tool groups of {_scope(target)} failed")
 
 
 def _scope(target: Target) -> str:

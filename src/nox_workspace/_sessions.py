@@ -3,7 +3,7 @@
 Registration happens when the noxfile loads and reads only ``pyproject.toml`` files: listing
 sessions parses no lock and starts no process. Everything a session needs is checked then, so
 a bad group, extra or Python version fails at load with one line, not halfway through a run.
-When a session runs, it syncs its own venv (or skips the sync when nothing changed), reports
+When a session runs, it syncs its own venv (uv decides what, if anything, changes), reports
 leaked packages, changes into the member's folder and calls the function.
 """
 

@@ -1,8 +1,9 @@
 """What a virtual environment holds, read from its files without starting its interpreter.
 
-Reading ``*.dist-info`` folder names and ``pyvenv.cfg`` costs a directory listing; starting
-the venv's Python costs tens of milliseconds. The reuse check and the leak report both need
-only names and versions, so they read files.
+Reading the names in ``site-packages`` and ``pyvenv.cfg`` costs a directory listing; starting
+the venv's Python costs tens of milliseconds. The leak report and its cache key need only
+names and versions, so they read files: every ``*.dist-info``, ``*.egg-info`` and
+``*.egg-link`` entry, as uv sees them.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from pathlib import Path
 from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
 
-__all__ = ["Venv"]
+__all__ = ["SEED_PACKAGES", "Venv"]
 
+#: Distributions virtualenv and ``venv`` seed into every environment; uv keeps them on exact
+#: sync. The one home of this list: the leak report allows them, clearing keeps them.
+SEED_PACKAGES = frozenset({"pip", "setuptools", "wheel", "distribute"})
 #: Files a venv tool writes into ``site-packages`` for the venv itself.
 _VENV_FILES = ("_virtualenv.", "__pycache__")
-#: Seed packages of virtualenv and ``venv``, with their helper modules and ``.pth`` files.
+#: What the seed packages put into ``site-packages`` beside their own folders: helper modules
+#: and ``.pth`` files (their ``*.dist-info`` folders start with the package names).
 _SEED_FILES = (
-    "pip",
-    "setuptools",
-    "wheel",
+    *sorted(SEED_PACKAGES),
     "_distutils_hack",
     "pkg_resources",
     "distutils-precedence.pth",
@@ -82,30 +85,25 @@ class Venv:
             return []
 
     def distributions(self) -> dict[str, str]:
-        """Installed distributions: normalized name -> version, from ``*.dist-info`` names."""
-        found: dict[str, str] = {}
-        for folder in self.site_packages():
-            for entry in os.scandir(folder):
-                if entry.name.endswith(".dist-info") and "-" in entry.name:
-                    stem = entry.name[: -len(".dist-info")]
-                    name, _, version = stem.partition("-")
-                    found[canonicalize_name(name)] = version
-        return found
-
-    def installed(self) -> dict[str, str]:
         """Every distribution uv counts as installed: normalized name -> version.
 
         Beyond ``*.dist-info`` (wheels, and editable installs by PEP 660), uv also counts
         legacy installs: ``*.egg-info`` folders or files (``setup.py install``, old pip) and
         ``*.egg-link`` files (``setup.py develop``), whose metadata sits in the linked source
-        folder. A version that neither the entry's name nor its metadata gives is ``""``.
+        folder. A version that neither the entry's name nor its metadata gives is
+        ``"unknown"``: the distribution is still there, and still counts. An ``*.egg-link``
+        that points nowhere readable is not an installed distribution (uv lists none).
         Nothing is imported and no interpreter starts: the listing is a directory scan, plus
         one small file read per legacy entry without a version in its name.
         """
         found: dict[str, str] = {}
         legacy: list[tuple[str, str]] = []
         for folder in self.site_packages():
-            for entry in os.scandir(folder):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
                 name = entry.name
                 if name.endswith(".dist-info") and "-" in name:
                     stem, _, version = name[: -len(".dist-info")].partition("-")
@@ -180,14 +178,14 @@ def _legacy_distribution(name: str, path: Path) -> tuple[str, str]:
 
 
 def _pkg_info_version(path: Path) -> str:
-    """The ``Version:`` header of a ``PKG-INFO`` file, or ``""``."""
+    """The ``Version:`` header of a ``PKG-INFO`` file, or ``"unknown"``."""
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 if line.startswith("Version:"):
-                    return line.partition(":")[2].strip()
+                    return line.partition(":")[2].strip() or "unknown"
                 if not line.strip():
                     break
     except OSError:
         pass
-    return ""
+    return "unknown"

@@ -56,7 +56,7 @@ def test_reads_the_venv_as_uv_lists_it_legacy_installs_included(
     )
     uv_sees = {row["name"]: row["version"] for row in json.loads(listed.stdout)}
     assert {"legacy-thing", "devpkg", "alpha", "a", "b"} <= uv_sees.keys()
-    assert Venv(workspace / ".venv").installed() == uv_sees
+    assert Venv(workspace / ".venv").distributions() == uv_sees
 
 
 def test_a_sibling_dependency_leaks_into_b_and_fails_the_check(

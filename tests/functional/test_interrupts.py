@@ -11,12 +11,11 @@ cancelled CI job). The points:
   2000 modules, so a package is half-copied;
 * ``after``: uv finished, nox-workspace has not yet recorded the sync.
 
-The next run, with the real uv, must sync again (a fingerprint never survives an interrupted
-sync, so it cannot vouch for a venv it did not see finish) and end with a venv that holds
-exactly the locked closure, every file of every distribution as its RECORD says, and
-nothing else. Each history is tried: a fresh venv; a venv synced by a successful run, then
-the lock changed before the interrupted run; and the same, with the change undone before the
-rerun (the old fingerprint's inputs are back, so only its absence prevents a wrong skip).
+The next run, with the real uv, finds the mark of a started sync, empties ``site-packages``,
+syncs again and must end with a venv that holds exactly the locked closure, every file of
+every distribution as its RECORD says, and nothing else. Each history is tried: a fresh
+venv; a venv synced by a successful run, then the lock changed before the interrupted run;
+and the same, with the change undone before the rerun.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from nox_workspace._reuse import STATE_FILE
+from nox_workspace._reuse import STARTED_FILE, STATE_FILE
 from tests.functional.nox_project import (
     NoxProject,
     build_project,
@@ -46,7 +45,6 @@ pytestmark = pytest.mark.functional
 
 SESSION = "test-baz"
 SYNCED = "nox-workspace: syncing"
-SKIPPED = "nox-workspace: uv.lock, pyproject.toml files and venv unchanged; no sync"
 REPAIRED = "nox-workspace: the last sync was interrupted"
 BAZ_BEFORE = member_toml(
     "baz", dependencies=["foo", "delta", "bulky==1.0"], workspace_sources=["foo"]
@@ -190,9 +188,9 @@ HISTORIES = ["fresh", "relocked", "relocked-then-undone"]
 def test_an_interrupted_sync_is_redone_and_leaves_exactly_the_locked_closure(
     project: NoxProject, tmp_path: Path, point: str, kill: str, history: str
 ) -> None:
-    """After a kill at any point of ``uv sync``, no fingerprint claims the sync happened and
-    the next run syncs again; its venv is exactly the locked closure, whole, and the run
-    after that trusts the new fingerprint and skips.
+    """After a kill at any point of ``uv sync``, the mark of a started sync stays and the next
+    run repairs and syncs; its venv is exactly the locked closure, whole, and the run after
+    that finds nothing to repair.
 
     uv's own next sync does not repair a package the kill left half-installed (the
     deterministic cases below pin down what it leaves); nox-workspace's mark of a started
@@ -203,7 +201,7 @@ def test_an_interrupted_sync_is_redone_and_leaves_exactly_the_locked_closure(
     if history != "fresh":
         assert SYNCED in project.nox("-s", SESSION).stderr
         check_venv_holds_closure(project, SESSION, "baz")
-        assert (venv / STATE_FILE).is_file()
+        assert not (venv / STARTED_FILE).exists()
         project.edit("packages/baz/pyproject.toml", BAZ_AFTER)
         project.relock()
 
@@ -214,7 +212,7 @@ def test_an_interrupted_sync_is_redone_and_leaves_exactly_the_locked_closure(
         assert facts["added"], facts
     if point == "after":
         assert facts["uv_exit"] == 0
-    assert not (venv / STATE_FILE).exists(), "an interrupted sync left a fingerprint"
+    assert (venv / STARTED_FILE).exists(), "an interrupted sync left no mark"
 
     if history == "relocked-then-undone":
         for path, text in original.items():
@@ -223,7 +221,6 @@ def test_an_interrupted_sync_is_redone_and_leaves_exactly_the_locked_closure(
     rerun = project.nox("-s", SESSION, check=False)
     assert SYNCED in rerun.stderr
     assert REPAIRED in rerun.stderr
-    assert SKIPPED not in rerun.stderr
     if rerun.returncode != 0:
         lines = (rerun.stdout + rerun.stderr).splitlines()
         cause = [
@@ -235,7 +232,7 @@ def test_an_interrupted_sync_is_redone_and_leaves_exactly_the_locked_closure(
     else:
         problems = closure_problems(project, SESSION, "baz")
     assert not problems, "\n".join(problems[:20])
-    assert SKIPPED in project.nox("-s", SESSION).stderr
+    assert REPAIRED not in project.nox("-s", SESSION).stderr
     check_venv_holds_closure(project, SESSION, "baz")
 
 
@@ -291,7 +288,7 @@ def test_what_a_kill_inside_a_package_leaves_is_gone_after_the_next_run(
     and ``RECORD`` next to half of bulky 1.0's modules (``importlib.metadata`` then fails on
     it); or a whole ``bulky-1.0.dist-info`` whose modules are not all there (uv then counts
     bulky as installed). The instant cannot be hit reliably, so the test makes each state
-    itself, after a real interrupted run (which took the fingerprint away).
+    itself, after a real interrupted run (which left the mark of a started sync).
     """
     make, relock = LEFTOVERS[leftover]
     assert SYNCED in project.nox("-s", SESSION).stderr
@@ -312,7 +309,7 @@ def test_what_a_kill_inside_a_package_leaves_is_gone_after_the_next_run(
 
 
 # --------------------------------------------------------------------------------------------
-# A damaged fingerprint
+# A damaged state file (the cached leak report of an inexact session)
 
 
 def _rewrite(change: Callable[[str], str]) -> Callable[[Path], None]:
@@ -328,9 +325,10 @@ def _folder_instead(state: Path) -> None:
     (state / "x").write_text("x")
 
 
-def _claims_other_distributions(state: Path) -> None:
+def _claims_another_report(state: Path) -> None:
     data = json.loads(state.read_text(encoding="utf-8"))
-    data["distributions"] = {"alpha": "1.0"}
+    data["key"] = "0" * 64
+    data["leaks"] = ["a report of other inputs"]
     state.write_text(json.dumps(data), encoding="utf-8")
 
 
@@ -338,26 +336,26 @@ DAMAGE = {
     "cut in half": _rewrite(lambda text: text[: len(text) // 2]),
     "not JSON": _rewrite(lambda text: "\x00\xff garbage"),
     "a JSON array": _rewrite(lambda text: "[1, 2, 3]"),
-    "another schema": _rewrite(lambda text: text.replace('"schema": 1', '"schema": 99')),
-    "distributions of the wrong type": _rewrite(
-        lambda text: text.replace('"distributions": {', '"distributions": [], "x": {')
-    ),
+    "another schema": _rewrite(lambda text: text.replace('"schema": 2', '"schema": 99')),
+    "leaks of the wrong type": _rewrite(lambda text: text.replace('"leaks": [', '"x": [')),
     "empty": _rewrite(lambda text: ""),
-    "other distributions": _claims_other_distributions,
+    "another key": _claims_another_report,
     "a folder in its place": _folder_instead,
 }
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_a_damaged_fingerprint_never_skips_a_sync(project: NoxProject, damage: str) -> None:
-    """A fingerprint file that is cut short, not JSON, of another shape or schema, that
-    claims other distributions, or a folder where the file should be: the next run syncs
-    (no traceback) and the venv is the locked closure."""
+def test_a_damaged_state_is_computed_again(project: NoxProject, damage: str) -> None:
+    """A state file that is cut short, not JSON, of another shape or schema, that holds the
+    report of other inputs, or a folder where the file should be: the next run syncs (no
+    traceback), the venv is the locked closure, and no report of other inputs is shown."""
+    project.write_noxfile('members=["baz"], sync=Sync(exact=False)')
     assert SYNCED in project.nox("-s", SESSION).stderr
     DAMAGE[damage](project.venv(SESSION) / STATE_FILE)
     rerun = project.nox("-s", SESSION, check=False)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "Traceback" not in rerun.stderr
     assert SYNCED in rerun.stderr
+    assert "a report of other inputs" not in rerun.stderr
     check_venv_holds_closure(project, SESSION, "baz")
-    assert SKIPPED in project.nox("-s", SESSION).stderr
+    assert REPAIRED not in project.nox("-s", SESSION).stderr

@@ -118,7 +118,9 @@ def test_exact_removes_and_inexact_keeps_an_added_package(project: NoxProject) -
     assert (
         "zeta 1.0 is installed but is not in the locked closure of member 'bar'" in inexact.stderr
     )
-    assert "uv.lock does not have it at all" in inexact.stderr
+    # foo's test group locks zeta, so the lock has it: just not in any default closure.
+    assert "uv.lock has it, for no member's default closure" in inexact.stderr
+    assert "does not have it at all" not in inexact.stderr
 
     project.write_noxfile('members=["bar"]')
     exact = project.nox("-s", "test-bar")
@@ -162,27 +164,22 @@ def test_stale_lock_fails_when_locked_and_installs_when_frozen(project: NoxProje
     assert project.lock_bytes() == before
 
 
-def test_reuse_skips_the_sync_until_something_changes(project: NoxProject) -> None:
-    """A second run with nothing changed performs no sync; a hand-installed package, a changed
-    member pyproject.toml or a changed uv.lock each make the next run sync again."""
+def test_a_reused_venv_is_synced_every_run(project: NoxProject) -> None:
+    """Every run of a reused venv asks uv to sync it (a no-op when nothing changed): a
+    hand-installed package is removed, a changed uv.lock is installed."""
     project.write_noxfile('members=["foo", "bar"]')
     first = project.nox("-s", "test-foo")
     assert SYNCED in first.stderr
     second = project.nox("-s", "test-foo")
-    assert SKIPPED in second.stderr
-    assert SYNCED not in second.stderr
+    assert "Reusing existing virtual environment" in second.stderr
+    assert SYNCED in second.stderr
+    assert SKIPPED not in second.stderr
 
     venv_python = project.venv("test-foo") / "bin" / "python"
     zeta = str(next(project.wheelhouse.glob("zeta-*.whl")))
     run_uv(["pip", "install", "--python", str(venv_python), zeta], project.root, project.env)
-    third = project.nox("-s", "test-foo")
-    assert SYNCED in third.stderr
+    project.nox("-s", "test-foo")
     assert "zeta" not in project.installed("test-foo")
-
-    bar = project.root / "packages/bar/pyproject.toml"
-    project.edit("packages/bar/pyproject.toml", bar.read_text() + "# a comment changes the file\n")
-    assert SYNCED in project.nox("-s", "test-foo").stderr
-    assert SKIPPED in project.nox("-s", "test-foo").stderr
 
     project.edit(
         "packages/foo/pyproject.toml",

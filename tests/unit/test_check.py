@@ -90,7 +90,7 @@ def test_venv_installed_counts_dist_info_egg_info_and_egg_links(tmp_path: Path) 
     (source / "dev_pkg.egg-info" / "PKG-INFO").write_text("Name: dev-pkg\nVersion: 0.5\n\n")
     (site / "dev-pkg.egg-link").write_text(f"{source}\n.\n")
     (site / "broken.egg-link").write_text(f"{tmp_path / 'gone'}\n")
-    assert Venv(tmp_path / "venv").installed() == {
+    assert Venv(tmp_path / "venv").distributions() == {
         "foo-bar": "1.2",
         "old-pkg": "0.9",
         "bare": "3.0",
