@@ -35,6 +35,7 @@ from nox_workspace._sync import Target
 from nox_workspace._uv import (
     UvResult,
     check_uv,
+    failure_hint,
     find_uv,
     run_uv,
     sync_environment,
@@ -115,21 +116,20 @@ def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Lo
             venv.clear_site_packages()
         mark_started(venv)
         honouring = f"; honouring {', '.join(honoured)}" if honoured else ""
-        log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()}{honouring})")
+        log(
+            f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()}{honouring}) "
+            f"with uv {check_uv()}"
+        )
+        note = root_default_groups_note(target)
+        if note:
+            log(f"nox-workspace: note: {note}")
         root = target.workspace.root
         result = _run(target.uv_sync_args(), env, timeout, root, log)
         if result.returncode != 0:
-            hint = (
-                ""
-                if target.sync.frozen
-                else (
-                    "; if uv says the lockfile needs to be updated, run `uv lock` "
-                    "(or use Sync(frozen=True) to install uv.lock as it is)"
-                )
-            )
+            hint = failure_hint(result.stdout, frozen=target.sync.frozen)
             raise UvError(
                 f"nox-workspace: uv sync failed for {_scope(target)} (exit "
-                f"{result.returncode}; uv's message is above){hint}"
+                f"{result.returncode}): {hint}"
             )
         if target.sync.tool_groups:
             _overlay_tool_groups(target, venv, env, timeout, log)
@@ -216,6 +216,32 @@ def _overlay_tool_groups(
         args = ["pip", "install", "--python", str(venv.python), "--no-deps", "-r", str(path)]
         if _run(args, env, timeout, root, log).returncode != 0:
             raise UvError(f"nox-workspace: installing the tool groups of {_scope(target)} failed")
+
+
+def root_default_groups_note(target: Target) -> str:
+    """Why a member session lacks the root's ``default-groups`` (uv >= 0.12.2), or ``""``.
+
+    A root that sets ``default-groups = ["dev", ...]`` gives them to ``uv sync`` run at the
+    root, but not to a selected member: such a session has no pytest unless it asks.
+    """
+    if target.all_packages or not target.sync.default_groups:
+        return ""
+    root = target.workspace.root_default_groups
+    if root == "all" or not root:
+        return ""
+    missing = [
+        group
+        for group in root
+        if group not in target.sync.groups
+        and (target.default_groups == "all" or group not in target.default_groups)
+    ]
+    if not missing:
+        return ""
+    shown = ", ".join(missing)
+    return (
+        f"the workspace root's default-groups ({shown}) do not apply to a member session "
+        f"(uv >= 0.12.2); ask for them with Sync(groups=[...]) if the session needs them"
+    )
 
 
 def _scope(target: Target) -> str:

@@ -1,8 +1,8 @@
 """Finding uv, checking its version, and running it with the environment a sync must see.
 
-The ``uv`` package from PyPI is a dependency, so a plain install brings a working uv; a uv on
-``PATH`` is the fallback. The version check runs once, lazily, when a session first syncs:
-listing sessions starts no process.
+The uv is the one Nox uses (``$UV``, the ``uv`` package next to Nox, then ``PATH``), so
+the venv and its sync come from the same uv. The version check runs once, lazily, when a
+session first syncs: listing sessions starts no process.
 
 A session's ``Sync`` is the explicit semantics of its venv, so the caller's ``UV_*``
 variables that change *which* packages a sync selects or *how* it installs them are cleared
@@ -13,15 +13,19 @@ named in the session's log line (:data:`NAMED`). Both lists live here, and only 
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import shutil
 import subprocess
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import IO
 
 from packaging.version import Version
 
@@ -34,6 +38,7 @@ __all__ = [
     "TIMEOUT_VARIABLE",
     "UvResult",
     "check_uv",
+    "failure_hint",
     "find_uv",
     "run_uv",
     "sync_environment",
@@ -101,16 +106,33 @@ TIMEOUT_VARIABLE = "NOX_WORKSPACE_UV_TIMEOUT"
 _DEFAULT_TIMEOUT = 1800.0
 
 #: Repeatable ``--package`` arrived in 0.9.8; a member's ``--group`` falling back to the
-#: root's group in 0.12.1. Closures are computed with the latter's semantics.
-MINIMUM_UV = Version("0.12.1")
+#: root's group in 0.12.1; since 0.12.2 a selected member no longer gets the root's
+#: ``default-groups`` (uv #20930). Closures are computed with 0.12.2's semantics, so an
+#: older uv would install something else than the closures, the leak report and the
+#: affected planner assume.
+MINIMUM_UV = Version("0.12.2")
 
 
 @cache
 def _find() -> tuple[str, str | None]:
-    """The uv executable and, when it is the ``uv`` package's own binary, that version."""
+    """The uv executable and, when it is the ``uv`` package's own binary, that version.
+
+    The lookup is Nox's own (so the sync runs the uv that made the venv): ``$UV`` (a name on
+    ``PATH`` or a path), else the ``uv`` package installed next to Nox, else ``uv`` on
+    ``PATH``. ``$NOX_WORKSPACE_UV`` overrides it for nox-workspace's calls alone.
+    """
     override = os.environ.get("NOX_WORKSPACE_UV")
     if override:
         return override, None
+    named = os.environ.get("UV")
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise UvError(
+                f"UV={named!r} names no executable uv",
+                hint="point UV at a uv binary, or unset it to use the uv package",
+            )
+        return found, None
     try:
         from uv import find_uv_bin
     except ImportError:
@@ -130,7 +152,7 @@ def _find() -> tuple[str, str | None]:
 
 
 def find_uv() -> str:
-    """The path of the uv executable to run: ``$NOX_WORKSPACE_UV``, the ``uv`` package, PATH."""
+    """The path of the uv executable to run (see :func:`_find` for the lookup)."""
     return _find()[0]
 
 
@@ -157,8 +179,7 @@ def check_uv() -> Version:
     if match is None:
         raise UvError(
             f"cannot read the version of {uv} from {output.strip()!r}",
-            hint=f"install uv with `pip install 'uv>={MINIMUM_UV}'`, or point "
-            "NOX_WORKSPACE_UV at a uv",
+            hint=f"install uv with `pip install 'uv>={MINIMUM_UV}'`, or point UV at a uv",
         )
     return _new_enough(Version(match.group(1)), uv)
 
@@ -216,10 +237,15 @@ def timeout_from(environ: Mapping[str, str]) -> float | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UvResult:
-    """What one uv call did: its exit code and, when captured, its standard output."""
+    """What one uv call did: its exit code and its standard output (when captured), or the
+    last lines it printed (when streamed), for a hint that fits a failure."""
 
     returncode: int
     stdout: str = ""
+
+
+#: How many of a streamed call's last lines are kept for :func:`failure_hint`.
+_TAIL_LINES = 400
 
 
 def run_uv(
@@ -230,31 +256,104 @@ def run_uv(
     capture: bool = False,
     cwd: Path | None = None,
 ) -> UvResult:
-    """Run uv with ``args``; its output goes to this process's (stderr merged into stdout),
-    or is returned when ``capture``. A uv that runs past ``timeout`` is killed and reported in
-    one line; a uv that cannot start is too."""
+    """Run uv with ``args``. Its output (stderr merged into stdout) is printed as it comes,
+    and its last lines returned; with ``capture`` stdout is returned and stderr printed. A uv
+    that runs past ``timeout`` is killed and reported in one line; a uv that cannot start
+    is too."""
     uv = find_uv()
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [uv, *args],
             env=dict(env),
             cwd=cwd,
-            stdout=subprocess.PIPE if capture else None,
+            stdout=subprocess.PIPE,
             stderr=None if capture else subprocess.STDOUT,
             text=True,
-            timeout=timeout,
-            check=False,
+            errors="replace",
         )
+    except OSError as exc:
+        raise UvError(
+            f"cannot run {uv} ({exc.strerror or exc})",
+            hint=f"install uv with `pip install 'uv>={MINIMUM_UV}'`, or point UV at a uv",
+        ) from None
+    kept: collections.deque[str] = collections.deque(maxlen=None if capture else _TAIL_LINES)
+    assert proc.stdout is not None
+    reader = threading.Thread(target=_pump, args=(proc.stdout, kept, not capture), daemon=True)
+    reader.start()
+    try:
+        returncode = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
         raise UvError(
             f"uv {args[0] if args else ''} did not finish within {timeout:g} s and was stopped",
             hint=f"check the network, the index and uv's cache, or raise {TIMEOUT_VARIABLE} "
             "(seconds; 0 waits for ever)",
         ) from None
-    except OSError as exc:
-        raise UvError(
-            f"cannot run {uv} ({exc.strerror or exc})",
-            hint=f"install uv with `pip install 'uv>={MINIMUM_UV}'`, or point NOX_WORKSPACE_UV "
-            "at a uv",
-        ) from None
-    return UvResult(returncode=proc.returncode, stdout=proc.stdout or "")
+    except BaseException:
+        proc.kill()  # Ctrl-C: uv got the signal too; never leave it running
+        proc.wait()
+        raise
+    # A process uv started may hold the pipe after uv exited: do not wait for it for ever.
+    reader.join(timeout=10)
+    return UvResult(returncode=returncode, stdout="".join(kept))
+
+
+def _pump(stream: IO[str], kept: collections.deque[str], echo: bool) -> None:
+    """Copy uv's output line by line: to our stdout when ``echo``, and into ``kept``."""
+    for line in stream:
+        kept.append(line)
+        if echo:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+
+#: uv's messages, and the hint each one calls for (first match wins). Matched case-insensitively
+#: against the last lines a failed ``uv sync`` printed.
+_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("needs to be updated", "lockfile at", "lock file at"),
+        "uv.lock is out of date with the pyproject.toml files: run `uv lock` (or use "
+        "Sync(frozen=True) to install uv.lock as it is)",
+    ),
+    (
+        ("no interpreter found", "no python at", "no download found", "python downloads"),
+        "the session's Python is not available to uv: install it, or allow uv to download "
+        "it (UV_PYTHON_DOWNLOADS), or pick another with python=...",
+    ),
+    (
+        (
+            "network connectivity is disabled",
+            "failed to fetch",
+            "error sending request",
+            "dns error",
+            "connection refused",
+            "timed out",
+            "failed to download",
+        ),
+        "uv could not get a package from the index: check the network, the proxy and the "
+        "index settings (uv.toml, [tool.uv], UV_INDEX*), or warm uv's cache and run offline",
+    ),
+    (
+        ("failed to build", "build backend", "failed to prepare distributions"),
+        "a package failed to build (uv's message above names it): check its build "
+        "requirements and build backend, or lock a wheel for it",
+    ),
+    (
+        ("permission denied", "read-only file system", "no space left"),
+        "uv could not write its cache or the venv: check the free space and permissions of "
+        "uv's cache (UV_CACHE_DIR) and of .nox/",
+    ),
+)
+
+
+def failure_hint(output: str, *, frozen: bool) -> str:
+    """The hint that fits uv's message in ``output`` (the end of a failed sync), or a plain
+    pointer to that message. A stale-lock hint is never given to a frozen sync."""
+    lowered = output.lower()
+    for needles, hint in _HINTS:
+        if frozen and "uv lock" in hint:
+            continue
+        if any(needle in lowered for needle in needles):
+            return hint
+    return "uv's message above says why"

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
+from nox_workspace import _uv
 from nox_workspace._errors import UvError
-from nox_workspace._uv import CLEARED, NAMED, sync_environment, timeout_from
+from nox_workspace._uv import (
+    CLEARED,
+    MINIMUM_UV,
+    NAMED,
+    failure_hint,
+    find_uv,
+    sync_environment,
+    timeout_from,
+)
 
 
 def test_selection_variables_are_cleared_and_machine_ones_kept(tmp_path: Path) -> None:
@@ -73,3 +84,59 @@ def test_a_bad_timeout_is_one_line(raw: str) -> None:
         timeout_from({"NOX_WORKSPACE_UV_TIMEOUT": raw})
     assert "\n" not in str(caught.value)
     assert "NOX_WORKSPACE_UV_TIMEOUT" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("output", "fragment"),
+    [
+        (
+            "error: The lockfile at `uv.lock` needs to be updated, but `--locked` was provided.",
+            "run `uv lock`",
+        ),
+        ("error: No interpreter found for Python 3.99 in virtual environments", "python=..."),
+        ("error: Failed to fetch: `https://pypi.org/simple/alpha/`", "the network"),
+        ("  Caused by: Network connectivity is disabled, but alpha was not cached", "the network"),
+        ("error: Failed to build `legacy @ file:///ws/legacy`", "failed to build"),
+        ("error: failed to create directory: No space left on device", "free space"),
+        ("error: something uv has never said", "uv's message above says why"),
+    ],
+    ids=["stale-lock", "interpreter", "fetch", "offline", "build", "disk", "unknown"],
+)
+def test_a_failed_sync_gets_the_hint_that_fits_uvs_message(output: str, fragment: str) -> None:
+    assert fragment in failure_hint(f"Resolved 3 packages\n{output}\n", frozen=False)
+
+
+def test_a_frozen_sync_is_never_told_to_relock() -> None:
+    """``--frozen`` never checks the lock, so "run uv lock" cannot be the fix there."""
+    hint = failure_hint("The lockfile at `uv.lock` needs to be updated", frozen=True)
+    assert "uv lock" not in hint
+
+
+def test_the_uv_variable_chooses_the_uv_as_nox_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``$UV`` (a name on PATH or a path) picks the uv, as it does for Nox's venvs."""
+    fake = tmp_path / "my-uv"
+    fake.write_text("#!/bin/sh\necho 'uv 0.13.9'\n")
+    fake.chmod(0o755)
+    monkeypatch.delenv("NOX_WORKSPACE_UV", raising=False)
+    monkeypatch.setenv("UV", str(fake))
+    _uv._find.cache_clear()
+    try:
+        assert find_uv() == str(fake)
+        monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+        monkeypatch.setenv("UV", "my-uv")
+        _uv._find.cache_clear()
+        assert find_uv() == str(fake)
+        monkeypatch.setenv("UV", str(tmp_path / "nowhere"))
+        _uv._find.cache_clear()
+        with pytest.raises(UvError, match="UV='.*nowhere' names no executable uv"):
+            find_uv()
+    finally:
+        _uv._find.cache_clear()
+
+
+def test_the_minimum_uv_has_the_member_default_groups_rule() -> None:
+    """Closures assume uv 0.12.2's rule: a selected member does not get the root's
+    default-groups (uv #20930); an older uv would install something else."""
+    assert Version("0.12.2") == MINIMUM_UV
