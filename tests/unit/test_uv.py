@@ -130,7 +130,7 @@ def test_the_uv_variable_chooses_the_uv_as_nox_does(
         assert find_uv() == str(fake)
         monkeypatch.setenv("UV", str(tmp_path / "nowhere"))
         _uv._find.cache_clear()
-        with pytest.raises(UvError, match="UV='.*nowhere' names no executable uv"):
+        with pytest.raises(UvError, match=r"UV='.*nowhere' names no executable uv"):
             find_uv()
     finally:
         _uv._find.cache_clear()
