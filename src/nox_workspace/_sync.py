@@ -8,6 +8,7 @@ typo in a group name fails before any venv is built, not halfway through a sessi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -116,6 +117,12 @@ class Target:
     members: tuple[Member, ...]
     sync: Sync
     all_packages: bool = False
+    #: Where the session runs: ``"member"`` (the member's folder; the union runs at the root
+    #: anyway) or ``"root"`` (the workspace root).
+    chdir: Literal["member", "root"] = "member"
+    #: Where the tests live, relative to :attr:`directory` (``[tool.nox-workspace] tests``);
+    #: empty: nothing declared, so the test runner discovers its own tests.
+    tests: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -133,8 +140,9 @@ class Target:
 
     @property
     def directory(self) -> Path:
-        """Where the session's commands run: the member's folder, or the workspace root."""
-        if self.all_packages or len(self.members) != 1:
+        """Where the session's commands run: the member's folder, or the workspace root
+        (the union, or ``chdir="root"``)."""
+        if self.all_packages or len(self.members) != 1 or self.chdir == "root":
             return self.workspace.root
         return self.members[0].path
 
@@ -150,6 +158,28 @@ class Target:
         if self.all_packages:
             return self.workspace.root_default_groups
         return self.member.default_groups
+
+    def declared_tests(self, session: str) -> tuple[str, ...]:
+        """The member's declared test paths for ``session``, relative to :attr:`directory`.
+
+        A path that does not exist is an error now, at load, rather than a test runner that
+        silently collects nothing. The union declares none: it runs the runner's discovery.
+        """
+        if self.all_packages or len(self.members) != 1:
+            return ()
+        member = self.member
+        found = []
+        for relative in member.settings.tests(session):
+            path = member.path / relative
+            if not path.exists():
+                raise ConfigError(
+                    f"[tool.nox-workspace] tests of member {member.name!r} names {relative!r}, "
+                    "which does not exist",
+                    path=member.pyproject,
+                    hint="fix the path; it is relative to the member's folder",
+                )
+            found.append(Path(os.path.relpath(path, self.directory)).as_posix())
+        return tuple(found)
 
     def validate(self, session: str) -> None:
         """Fail with one line when a group or extra does not exist where uv would look.
