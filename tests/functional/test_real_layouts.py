@@ -75,14 +75,14 @@ def test_pydantic_ai_lists_a_session_per_member_on_its_tests(
     assert len(NOXFILE.splitlines()) <= 25
     root = tmp_path / "pydantic-ai"
     shutil.copytree(PYDANTIC_AI, root)
-    for folder, tests in TESTS.items():
-        path = (root / folder / tests).resolve()
+    for folder, relative in TESTS.items():
+        path = (root / folder / relative).resolve()
         target = path / "__init__.py" if not path.suffix else path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.touch()
         pyproject = root / folder / "pyproject.toml"
         pyproject.write_text(
-            pyproject.read_text() + f'\n[tool.nox-workspace]\ntests = ["{tests}"]\n'
+            pyproject.read_text() + f'\n[tool.nox-workspace]\ntests = ["{relative}"]\n'
         )
     (root / "noxfile.py").write_text(NOXFILE)
     proc = subprocess.run(
@@ -95,8 +95,8 @@ def test_pydantic_ai_lists_a_session_per_member_on_its_tests(
     )
     assert proc.returncode == 0, proc.stderr
     listed = {row["session"]: row for row in json.loads(proc.stdout)}
-    members = ("pydantic-ai", "pydantic-ai-slim", "pydantic-graph", "pydantic-evals", "clai")
-    members += ("pydantic-ai-examples",)
+    members = ["pydantic-ai", "pydantic-ai-slim", "pydantic-graph", "pydantic-evals", "clai"]
+    members.append("pydantic-ai-examples")
     pythons = ("3.10", "3.11", "3.12", "3.13")
     expected = {f"test-{m}-{p}" for m in members for p in pythons}
     expected |= {f"all-{p}" for p in pythons}
