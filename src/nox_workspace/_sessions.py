@@ -70,6 +70,25 @@ MINIMUM_NOX = Version("2025.2.9")
 _CANDIDATE_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 16))
 
 
+def _one_line_hook(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``excepthook`` that prints our own error raised while a noxfile loads in one line.
+
+    The decorator catches its own errors, but a ``Sync(...)`` written as its argument fails
+    before the decorator runs, and Nox lets that exception through with a traceback.
+    """
+
+    def hook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        if isinstance(error, NoxWorkspaceError):
+            print(f"nox > nox-workspace: {error}", file=sys.stderr)
+            return
+        previous(kind, error, trace)
+
+    return hook
+
+
+sys.excepthook = _one_line_hook(sys.excepthook)
+
+
 @overload
 def session(func: F, /) -> F: ...
 
