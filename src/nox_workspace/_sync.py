@@ -430,14 +430,24 @@ def _validate_member(sync: Sync, workspace: Workspace, member: Member, session: 
                 hint="the file is relative to the member's folder",
             )
     for group in (*sync.groups, *sync.only_groups):
-        if group not in member.dependency_groups and group not in workspace.root_groups:
+        if group in member.dependency_groups or group in workspace.root_groups:
+            continue
+        if member.is_root:
+            # A fresh `uv init` workspace: the root has [project], so it is a member too.
             raise ConfigError(
-                f"session {session!r} asks for group {group!r}, which neither member "
-                f"{member.name!r} nor the workspace root defines",
+                f"session {session!r} asks for group {group!r}, which the workspace root "
+                f"does not define; the root is itself a member ({member.name!r}), so it gets "
+                "a session too",
                 path=member.pyproject,
-                hint="add the group, or change the groups for this member under "
-                "[tool.nox-workspace]",
+                hint="add `skip = true` under [tool.nox-workspace] in the root pyproject.toml, "
+                "or pass members=[...] to the decorator",
             )
+        raise ConfigError(
+            f"session {session!r} asks for group {group!r}, which neither member "
+            f"{member.name!r} nor the workspace root defines",
+            path=member.pyproject,
+            hint="add the group, or change the groups for this member under [tool.nox-workspace]",
+        )
     for extra in sync.extras:
         if extra not in member.optional_dependencies:
             raise ConfigError(

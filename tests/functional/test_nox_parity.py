@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.functional.nox_project import NoxProject, build_project
-from tests.support import cli, member_toml
+from tests.support import cli, member_toml, run_uv
 
 pytestmark = pytest.mark.functional
 
@@ -331,3 +331,31 @@ def test(session, target):
     assert "member 'baz' requires-python '>=3.11'" in line
     assert "uv refuses it for every member" in line
     assert "use one of 3.11, 3.12, 3.13, 3.14, 3.15" in line
+
+
+def test_the_root_as_a_member_is_explained_with_its_fix(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """In a fresh ``uv init`` workspace the root has ``[project]``, so it is a member and gets a
+    session; a group only the other members have says so and shows the one-line fix, which
+    then works."""
+    root = tmp_path / "own-root"
+    root.mkdir()
+    run_uv(["init", "--lib", "--name", "own-root", "--vcs", "none", str(root)], tmp_path, env)
+    run_uv(["init", "--lib", "--name", "app", "--vcs", "none", "packages/app"], root, env)
+    pyproject = root / "packages" / "app" / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[dependency-groups]\ntest = []\n")
+    assert "packages/app" in (root / "pyproject.toml").read_text()  # uv added the member
+    (root / "noxfile.py").write_text(
+        "import nox_workspace\nfrom nox_workspace import Sync\n\n\n"
+        '@nox_workspace.session(sync=Sync(groups=["test"]))\n'
+        "def test(session, target):\n    pass\n"
+    )
+    project = NoxProject(root=root, reports=tmp_path, wheelhouse=tmp_path, env=env)
+    line = load_error(project)
+    assert "the root is itself a member ('own-root')" in line
+    assert "skip = true" in line
+    top = root / "pyproject.toml"
+    top.write_text(top.read_text() + "\n[tool.nox-workspace]\nskip = true\n")
+    listed = [row["session"] for row in json.loads(project.nox("-l", "--json").stdout)]
+    assert listed == ["test-app"]
