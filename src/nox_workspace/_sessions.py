@@ -337,7 +337,9 @@ def pythons(
     """The Python versions the workspace supports and that are installed here.
 
     Takes the ``candidates`` (``3.8`` to ``3.15``) inside the workspace's ``requires-python``
-    (the intersection over members) for which a ``pythonX.Y`` is on ``PATH``.
+    for which a ``pythonX.Y`` is on ``PATH``. The range is the intersection over *every*
+    member, not the member's own: uv refuses an interpreter outside it for all members, so
+    one member with ``requires-python = ">=3.11"`` rules out 3.10 for its siblings too.
     """
     workspace = discover(root if root is not None else Path.cwd())
     bounds = SpecifierSet(workspace.requires_python or "")
