@@ -163,7 +163,10 @@ def session(
     if reuse_venv is True and _fresh_venvs_requested(sys.argv):
         reuse_venv = None  # let Nox's explicit "no" recreate the venv
 
-    def register(function: F) -> F:
+    def register(decorated: F) -> F:
+        # Two decorators on one function: the inner one returned a _Registered.
+        earlier = decorated._sessions if isinstance(decorated, _Registered) else ()
+        function: Any = decorated._function if isinstance(decorated, _Registered) else decorated
         start = Path(root) if root is not None else Path(inspect.getfile(function)).parent
         try:
             _check_nox()
@@ -200,7 +203,7 @@ def session(
             # A noxfile that fails to load should say why in one line, not a traceback.
             print(f"nox > nox-workspace: {error}", file=sys.stderr)
             raise SystemExit(2) from None
-        return _Registered.wrap(function, registered)  # type: ignore[return-value]
+        return _Registered.wrap(function, [*earlier, *registered])  # type: ignore[return-value]
 
     if func is not None:
         return register(func)

@@ -359,3 +359,44 @@ def test_the_root_as_a_member_is_explained_with_its_fix(
     top.write_text(top.read_text() + "\n[tool.nox-workspace]\nskip = true\n")
     listed = [row["session"] for row in json.loads(project.nox("-l", "--json").stdout)]
     assert listed == ["test-app"]
+
+
+def test_two_decorators_on_one_function_both_get_the_parameters(project: NoxProject) -> None:
+    """Stacked session decorators each register their sessions; ``@nox.parametrize`` above
+    both reaches every one of them."""
+    noxfile(
+        project,
+        """
+@nox.parametrize("flavor", ["a"])
+@nox_workspace.session(name="lint", members=["bar"])
+@nox_workspace.session(name="test", members=["bar"])
+def check(session, target, flavor):
+    record(session, target, flavor=flavor)
+""",
+    )
+    listed = {row["session"] for row in json.loads(project.nox("-l", "--json").stdout)}
+    assert listed == {"lint-bar(flavor='a')", "test-bar(flavor='a')"}
+
+
+def test_requires_with_member_and_python_runs_the_matching_session(project: NoxProject) -> None:
+    """``requires=["lint-{member}-{python}"]``: Nox expands ``{python}``, we expand
+    ``{member}``, and the member's lint session of that Python runs first."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    noxfile(
+        project,
+        f"""
+@nox_workspace.session(members=["bar"], python=["{version}"])
+def lint(session, target):
+    record(session, target)
+
+
+@nox_workspace.session(
+    members=["bar"], python=["{version}"], requires=["lint-{{member}}-{{python}}"]
+)
+def test(session, target):
+    record(session, target)
+""",
+    )
+    result = project.nox("-s", f"test-bar-{version}")
+    ran = re.findall(r"Running session (\S+)", result.stderr)
+    assert ran == [f"lint-bar-{version}", f"test-bar-{version}"]
