@@ -500,16 +500,24 @@ def _check_pythons(versions: Sequence[str], workspace: Workspace, name: str) -> 
         if not plain[:1].isdigit() or _admits(bounds, plain):
             continue  # "pypy3.10" and other names: uv decides
         narrowing = next(
-            member
-            for member in workspace.members
-            if member.requires_python and not _admits(SpecifierSet(member.requires_python), plain)
+            (
+                member
+                for member in workspace.members
+                if member.requires_python
+                and not _admits(SpecifierSet(member.requires_python), plain)
+            ),
+            None,
+        )
+        why = (
+            f"member {narrowing.name!r} requires-python {narrowing.requires_python!r}"
+            if narrowing is not None
+            else "the members' ranges do not overlap there"
         )
         working = [v for v in _CANDIDATE_PYTHONS if _admits(bounds, v)]
         raise ConfigError(
             f"session {name!r} runs Python {version}, outside the workspace's requires-python "
-            f"{workspace.requires_python!r}: uv refuses it for every member, since member "
-            f"{narrowing.name!r} requires-python {narrowing.requires_python!r}",
-            path=narrowing.pyproject,
+            f"{workspace.requires_python!r}: uv refuses it for every member, since {why}",
+            path=narrowing.pyproject if narrowing is not None else workspace.pyproject,
             hint="use one of "
             + (", ".join(working) or "no known version")
             + ", or nox_workspace.pythons()",
