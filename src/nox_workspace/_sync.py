@@ -233,10 +233,19 @@ class Sync:
         for layer in member.settings.layers(session):
             if layer.skips(session):
                 return None
-            if layer.groups is not None:
-                result = replace(result, groups=layer.groups)
-            if layer.extras is not None:
-                result = replace(result, extras=layer.extras)
+            try:
+                if layer.groups is not None:
+                    result = replace(result, groups=layer.groups)
+                if layer.extras is not None:
+                    result = replace(result, extras=layer.extras)
+            except ConfigError as error:
+                # e.g. the member's groups with the decorator's only_groups or all_groups
+                raise ConfigError(
+                    f"[tool.nox-workspace] of member {member.name!r} for session "
+                    f"{session!r}: {error.problem}",
+                    path=member.pyproject,
+                    hint="change the member's groups or extras, or the decorator's Sync",
+                ) from None
         return result
 
 

@@ -159,3 +159,22 @@ def test_requirements_are_checked_when_the_sync_is_made(workspace: Workspace) ->
 def test_the_union_cannot_leave_out_the_project(workspace: Workspace) -> None:
     with pytest.raises(ConfigError, match="installs them all"):
         union(workspace, Sync(install_project=False)).validate("all")
+
+
+def test_a_member_setting_that_contradicts_the_sync_names_the_member(tmp_path: Path) -> None:
+    """The member's ``groups`` with the decorator's ``only_groups``: one line naming the file."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
+            "p/app/pyproject.toml": member_toml(
+                "app",
+                groups={"test": ["x"]},
+                extra_toml='[tool.nox-workspace]\ngroups = ["test"]\n',
+            ),
+        },
+    )
+    app = discover(tmp_path).member("app")
+    with pytest.raises(ConfigError, match="of member 'app' for session 'lint'") as raised:
+        Sync(only_groups=["test"]).for_member(app, "lint")
+    assert str(app.pyproject) in str(raised.value)
