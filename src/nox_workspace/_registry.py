@@ -7,7 +7,8 @@ adapter. :func:`reset` forgets everything, for tests and for a second load of a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nox_workspace._errors import ConfigError
@@ -22,6 +23,7 @@ __all__ = [
     "discover_once",
     "registered",
     "reset",
+    "set_params",
 ]
 
 #: A session's ``python=``: one version, several, or Nox's own choice (``None``, a bool).
@@ -35,6 +37,8 @@ class GeneratedSession:
     ``name`` is the name given to Nox; with a list of Pythons, Nox runs it as
     ``name-VERSION`` for each. ``function`` is the session function's name (the prefix of
     the member sessions), ``target`` what it syncs (``target.all_packages`` for the union).
+    ``params`` are the session signatures of ``@nox.parametrize`` (``flavor='a'``), one
+    Nox session each, as Nox names them: ``name(flavor='a')``, ``name-3.12(flavor='a')``.
     ``origin`` identifies one load of one noxfile (its globals).
     """
 
@@ -44,15 +48,21 @@ class GeneratedSession:
     python: Python
     tags: tuple[str, ...]
     strict: bool
+    params: tuple[str, ...] = ()
     origin: object = field(default=None, compare=False, repr=False)
 
     def nox_names(self) -> list[tuple[str, str | None]]:
         """``(session name as Nox runs it, Python version or None)`` pairs."""
+        names: list[tuple[str, str | None]]
         if isinstance(self.python, str):
-            return [(self.name, self.python)]
-        if self.python is None or isinstance(self.python, bool):
-            return [(self.name, None)]
-        return [(f"{self.name}-{version}", version) for version in self.python]
+            names = [(self.name, self.python)]
+        elif self.python is None or isinstance(self.python, bool):
+            names = [(self.name, None)]
+        else:
+            names = [(f"{self.name}-{version}", version) for version in self.python]
+        if not self.params:
+            return names
+        return [(f"{name}({params})", python) for name, python in names for params in self.params]
 
 
 _SESSIONS: list[GeneratedSession] = []
@@ -68,6 +78,16 @@ def add(session: GeneratedSession) -> None:
             hint="give one of them another name= or union=",
         )
     _SESSIONS.append(session)
+
+
+def set_params(names: Iterable[str], params: tuple[str, ...]) -> None:
+    """Give the latest sessions called ``names`` the ``@nox.parametrize`` signatures that a
+    decorator above the session decorator applied after they were registered."""
+    wanted = set(names)
+    for index in range(len(_SESSIONS) - 1, -1, -1):
+        if _SESSIONS[index].name in wanted:
+            wanted.discard(_SESSIONS[index].name)
+            _SESSIONS[index] = replace(_SESSIONS[index], params=params)
 
 
 def registered(start: int = 0) -> tuple[GeneratedSession, ...]:

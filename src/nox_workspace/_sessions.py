@@ -9,14 +9,17 @@ leaked packages, changes into the member's folder and calls the function.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import os
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import nox
 from packaging.specifiers import SpecifierSet
@@ -36,14 +39,54 @@ __all__ = [
 ]
 
 MemberFilter = Sequence[str] | Callable[[Member], bool]
-SessionFunc = Callable[[nox.Session, Target], None]
+SessionFunc = Callable[..., None]
 F = TypeVar("F", bound=SessionFunc)
 PythonArg = str | Sequence[str] | bool | None
+Chdir = Literal["member", "root"]
 
-_NOX_HAS_PARALLEL = "allow_parallel" in inspect.signature(nox.session).parameters
+#: Keywords of ``nox.session`` in the installed Nox: passed through as they are, so a keyword
+#: a later Nox adds works without a release of this plugin.
+_NOX_KEYWORDS = frozenset(inspect.signature(nox.session).parameters) - {"func"}
+#: Keywords this decorator reads itself before handing the rest to ``nox.session``.
+_OWN_KEYWORDS = frozenset(
+    {
+        "name",
+        "python",
+        "sync",
+        "union",
+        "members",
+        "tags",
+        "strict",
+        "reuse_venv",
+        "venv_backend",
+        "default",
+        "root",
+        "chdir",
+        "requires",
+    }
+)
 #: The oldest Nox whose session API (tags, default=, run_install, -l --json) this relies on.
 MINIMUM_NOX = Version("2025.2.9")
 _CANDIDATE_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 16))
+
+
+def _one_line_hook(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``excepthook`` that prints our own error raised while a noxfile loads in one line.
+
+    The decorator catches its own errors, but a ``Sync(...)`` written as its argument fails
+    before the decorator runs, and Nox lets that exception through with a traceback.
+    """
+
+    def hook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        if isinstance(error, NoxWorkspaceError):
+            print(f"nox > nox-workspace: {error}", file=sys.stderr)
+            return
+        previous(kind, error, trace)
+
+    return hook
+
+
+sys.excepthook = _one_line_hook(sys.excepthook)
 
 
 @overload
@@ -66,6 +109,9 @@ def session(
     venv_backend: str | None = None,
     default: bool = True,
     root: str | Path | None = None,
+    chdir: Chdir = "member",
+    requires: Sequence[str] | None = None,
+    **nox_options: Any,
 ) -> Callable[[F], F]: ...
 
 
@@ -84,17 +130,30 @@ def session(
     venv_backend: str | None = None,
     default: bool = True,
     root: str | Path | None = None,
+    chdir: Chdir = "member",
+    requires: Sequence[str] | None = None,
+    **nox_options: Any,
 ) -> F | Callable[[F], F]:
     """Turn ``func(session, target)`` into a Nox session per workspace member.
 
     ``nox -s NAME-MEMBER`` syncs the session's own venv with exactly that member's locked
-    closure (the :class:`Sync` chosen here), changes into the member's folder and calls
-    ``func``. With ``union="all"`` a session ``all`` syncs every member into one venv and calls
-    ``func`` once from the workspace root. Sessions are tagged with the member's name and with
-    ``name``. ``members`` keeps only some members (names, globs, or a predicate); a member can
-    skip a session, or change its groups and extras, under ``[tool.nox-workspace]``.
+    closure (the :class:`Sync` chosen here), changes into the member's folder (or the
+    workspace root with ``chdir="root"``) and calls ``func``. With ``union="all"`` a session
+    ``all`` syncs every member into one venv and calls ``func`` once from the workspace root.
+    Sessions are tagged with the member's name and with ``name``. ``members`` keeps only some
+    members (names, globs, or a predicate); a member can skip a session, change its groups
+    and extras, or say where its tests live (``target.tests``) under ``[tool.nox-workspace]``.
     ``members=[]`` with ``union=NAME`` registers the union session alone.
     ``strict=True`` turns the leaked-packages warning into a failure.
+
+    Every other keyword of ``nox.session`` (``venv_params``, ``download_python``,
+    ``allow_parallel``, ``py``, ...) is passed on to Nox; an unknown one fails at load.
+    ``requires`` may name ``{member}`` as well as Nox's ``{python}``; in the union session
+    ``{member}`` stands for each member it generated a session for. ``@nox.parametrize``
+    works above or below this decorator: each parameter set becomes a session per member.
+    Without
+    ``venv_backend``, Nox's ``-db``/``nox.options.default_venv_backend`` applies when given,
+    else uv.
 
     Generated sessions reuse their venv (an exact sync makes a reused venv equal to a fresh
     one); ``--reuse-venv=never`` still forces a fresh one.
@@ -104,33 +163,119 @@ def session(
     if reuse_venv is True and _fresh_venvs_requested(sys.argv):
         reuse_venv = None  # let Nox's explicit "no" recreate the venv
 
-    def register(function: F) -> F:
+    def register(decorated: F) -> F:
+        # Two decorators on one function: the inner one returned a _Registered.
+        earlier = decorated._sessions if isinstance(decorated, _Registered) else ()
+        function: Any = decorated._function if isinstance(decorated, _Registered) else decorated
         start = Path(root) if root is not None else Path(inspect.getfile(function)).parent
         try:
             _check_nox()
-            _register(
+            options = _nox_options(nox_options, function.__name__)
+            if "py" in options:
+                if python is not None:
+                    raise ConfigError("pass python= or its alias py=, not both")
+                chosen_python: PythonArg = options.pop("py")
+            else:
+                chosen_python = python
+            if chdir not in ("member", "root"):
+                raise ConfigError(
+                    f"session {name or function.__name__!r}: chdir={chdir!r} is not "
+                    "'member' or 'root'"
+                )
+            registered = _register(
                 function,
                 workspace=_registry.discover_once(start, function.__globals__),
                 prefix=name or function.__name__,
-                python=python,
+                python=chosen_python,
                 sync=sync if sync is not None else Sync(),
                 union=union,
                 selector=members,
                 tags=tuple(tags),
                 strict=strict,
                 reuse_venv=reuse_venv,
-                venv_backend=venv_backend or "uv",
+                venv_backend=venv_backend or _default_backend(sys.argv, os.environ),
                 default=default,
+                chdir=chdir,
+                requires=tuple(requires or ()),
+                nox_options=options,
             )
         except NoxWorkspaceError as error:
             # A noxfile that fails to load should say why in one line, not a traceback.
             print(f"nox > nox-workspace: {error}", file=sys.stderr)
             raise SystemExit(2) from None
-        return function
+        return _Registered.wrap(function, [*earlier, *registered])  # type: ignore[return-value]
 
     if func is not None:
         return register(func)
     return register
+
+
+class _Registered:
+    """What the decorator returns: the function, still callable, that forwards
+    ``@nox.parametrize`` applied above the decorator to every session it generated."""
+
+    _function: Callable[..., Any]
+    _sessions: tuple[Any, ...]
+
+    def __init__(self, function: Callable[..., Any], sessions: Sequence[Any]) -> None:
+        object.__setattr__(self, "_function", function)
+        object.__setattr__(self, "_sessions", tuple(sessions))
+
+    @classmethod
+    def wrap(cls, function: Callable[..., Any], sessions: Sequence[Any]) -> _Registered:
+        """``function`` as the decorator returns it (its name, docstring and attributes)."""
+        registered = cls(function, sessions)
+        functools.update_wrapper(registered, function)
+        return registered
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._function(*args, **kwargs)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        object.__setattr__(self, key, value)
+        if key == "parametrize":
+            for generated in self._sessions:
+                generated.parametrize = value
+            names = [generated.name for generated in self._sessions]
+            _registry.set_params(names, _signatures(value))
+
+
+def _nox_options(given: Mapping[str, Any], function: str) -> dict[str, Any]:
+    """The keywords to hand to ``nox.session`` as they are; an unknown keyword is an error."""
+    unknown = sorted(set(given) - _NOX_KEYWORDS)
+    if unknown:
+        known = sorted(_NOX_KEYWORDS | _OWN_KEYWORDS)
+        raise ConfigError(
+            f"session {function!r}: unknown keyword {unknown[0]!r} "
+            "(neither nox-workspace's nor the installed Nox's)",
+            hint="known keywords: " + ", ".join(known),
+        )
+    options = dict(given)
+    if "allow_parallel" in _NOX_KEYWORDS:
+        # Each generated session has its own venv, so they may run side by side (nox -j).
+        options.setdefault("allow_parallel", True)
+    return options
+
+
+def _default_backend(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """The backend when the decorator names none: ``None`` (Nox decides) when the user chose
+    a default backend (``-db``, ``NOX_DEFAULT_VENV_BACKEND``, ``nox.options``), else uv."""
+    if any(
+        arg in ("-db", "--default-venv-backend") or arg.startswith("--default-venv-backend=")
+        for arg in argv
+    ) or environ.get("NOX_DEFAULT_VENV_BACKEND"):
+        return None
+    options = nox.options
+    provenance = getattr(options, "provenance", None)
+    if callable(provenance):
+        try:
+            source = provenance("default_venv_backend")
+        except KeyError:
+            source = None
+        if source is not None:
+            return None if getattr(source, "name", str(source)) != "DEFAULT" else "uv"
+    chosen = getattr(options, "default_venv_backend", None)
+    return None if chosen not in (None, "virtualenv") else "uv"
 
 
 def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
@@ -195,7 +340,9 @@ def pythons(
     """The Python versions the workspace supports and that are installed here.
 
     Takes the ``candidates`` (``3.8`` to ``3.15``) inside the workspace's ``requires-python``
-    (the intersection over members) for which a ``pythonX.Y`` is on ``PATH``.
+    for which a ``pythonX.Y`` is on ``PATH``. The range is the intersection over *every*
+    member, not the member's own: uv refuses an interpreter outside it for all members, so
+    one member with ``requires-python = ">=3.11"`` rules out 3.10 for its siblings too.
     """
     workspace = discover(root if root is not None else Path.cwd())
     bounds = SpecifierSet(workspace.requires_python or "")
@@ -225,9 +372,13 @@ def _register(
     tags: tuple[str, ...],
     strict: bool,
     reuse_venv: bool | None,
-    venv_backend: str,
+    venv_backend: str | None,
     default: bool,
-) -> None:
+    chdir: Chdir,
+    requires: tuple[str, ...],
+    nox_options: Mapping[str, Any],
+) -> list[Any]:
+    """Add a session per chosen member (and the union); returns the Nox functions added."""
     # Over 60 lines by the decorator's keywords it passes on to each session it adds.
     if python is False or venv_backend == "none":
         raise ConfigError(
@@ -241,47 +392,72 @@ def _register(
             path=workspace.pyproject,
             hint="pass union=NAME, or members that exist",
         )
-    versions = _versions(python)
+    _check_pythons(_versions(python), workspace, prefix)
     summary = (inspect.getdoc(func) or "").split("\n", 1)[0]
+    common: dict[str, Any] = {
+        "prefix": prefix,
+        "python": python,
+        "strict": strict,
+        "reuse_venv": reuse_venv,
+        "venv_backend": venv_backend,
+        "default": default,
+        "nox_options": nox_options,
+    }
+    added = []
+    generated: list[str] = []
     for member in chosen:
         member_sync = sync.for_member(member, prefix)
         if member_sync is None:
             continue
-        target = Target(workspace=workspace, members=(member,), sync=member_sync)
+        generated.append(member.name)
+        target = Target(workspace=workspace, members=(member,), sync=member_sync, chdir=chdir)
         target.validate(prefix)
-        _check_pythons(versions, (member,), prefix)
-        _add(
-            func,
-            target,
-            name=f"{prefix}-{member.name}",
-            prefix=prefix,
-            description=f"{summary} [{member.name}]".strip(),
-            python=python,
-            tags=(member.name, prefix, *tags),
-            strict=strict,
-            reuse_venv=reuse_venv,
-            venv_backend=venv_backend,
-            default=default,
+        target = replace(target, tests=target.declared_tests(prefix))
+        added.append(
+            _add(
+                func,
+                target,
+                name=f"{prefix}-{member.name}",
+                description=f"{summary} [{member.name}]".strip(),
+                tags=(member.name, prefix, *tags),
+                requires=tuple(item.replace("{member}", member.name) for item in requires),
+                **common,
+            )
         )
     if union is not None:
         target = Target(
             workspace=workspace, members=workspace.members, sync=sync, all_packages=True
         )
         target.validate(union)
-        _check_pythons(versions, workspace.members, union)
-        _add(
-            func,
-            target,
-            name=union,
-            prefix=prefix,
-            description=f"{summary} [all members]".strip(),
-            python=python,
-            tags=(prefix, *tags),
-            strict=strict,
-            reuse_venv=reuse_venv,
-            venv_backend=venv_backend,
-            default=default,
+        added.append(
+            _add(
+                func,
+                target,
+                name=union,
+                description=f"{summary} [all members]".strip(),
+                tags=(prefix, *tags),
+                requires=_union_requires(requires, generated),
+                **common,
+            )
         )
+    return added
+
+
+def _union_requires(requires: Sequence[str], names: Sequence[str]) -> tuple[str, ...]:
+    """The union's ``requires``: an entry naming ``{member}`` stands for each member this
+    decorator generated a session for (those the union's venv is tested for, one by one)."""
+    expanded: list[str] = []
+    for item in requires:
+        if "{member}" in item:
+            expanded += [item.replace("{member}", name) for name in names]
+        else:
+            expanded.append(item)
+    return tuple(dict.fromkeys(expanded))
+
+
+def _signatures(parametrize: Iterable[object]) -> tuple[str, ...]:
+    """Nox's session signatures (``flavor='a'``) of an ``@nox.parametrize`` list."""
+    return tuple(str(param) for param in parametrize)
 
 
 def _select(workspace: Workspace, selector: MemberFilter | None, prefix: str) -> list[Member]:
@@ -311,20 +487,41 @@ def _versions(python: PythonArg) -> list[str]:
     return [version for version in python if isinstance(version, str)]
 
 
-def _check_pythons(versions: Sequence[str], members: Iterable[Member], name: str) -> None:
-    """A Python outside a member's ``requires-python`` is an error at load, naming the member."""
+def _check_pythons(versions: Sequence[str], workspace: Workspace, name: str) -> None:
+    """A Python outside the workspace's ``requires-python`` is an error at load.
+
+    uv takes the workspace's range as the intersection over *every* member and refuses any
+    interpreter outside it for every member, even for a member whose own range admits it; so
+    the message names the member that narrows the range and lists the versions that work.
+    """
+    bounds = SpecifierSet(workspace.requires_python or "")
     for version in versions:
         plain = version.removeprefix("python")
-        if not plain[:1].isdigit():
+        if not plain[:1].isdigit() or _admits(bounds, plain):
             continue  # "pypy3.10" and other names: uv decides
-        for member in members:
-            if member.requires_python and not _admits(SpecifierSet(member.requires_python), plain):
-                raise ConfigError(
-                    f"session {name!r} runs Python {version}, but member {member.name!r} "
-                    f"requires-python {member.requires_python!r}",
-                    path=member.pyproject,
-                    hint="drop that version from python=..., or use nox_workspace.pythons()",
-                )
+        narrowing = next(
+            (
+                member
+                for member in workspace.members
+                if member.requires_python
+                and not _admits(SpecifierSet(member.requires_python), plain)
+            ),
+            None,
+        )
+        why = (
+            f"member {narrowing.name!r} requires-python {narrowing.requires_python!r}"
+            if narrowing is not None
+            else "the members' ranges do not overlap there"
+        )
+        working = [v for v in _CANDIDATE_PYTHONS if _admits(bounds, v)]
+        raise ConfigError(
+            f"session {name!r} runs Python {version}, outside the workspace's requires-python "
+            f"{workspace.requires_python!r}: uv refuses it for every member, since {why}",
+            path=narrowing.pyproject if narrowing is not None else workspace.pyproject,
+            hint="use one of "
+            + (", ".join(working) or "no known version")
+            + ", or nox_workspace.pythons()",
+        )
 
 
 def _add(
@@ -332,29 +529,33 @@ def _add(
     target: Target,
     *,
     name: str,
-    prefix: str | None = None,
+    prefix: str,
     description: str,
     python: PythonArg,
     tags: tuple[str, ...],
     strict: bool,
     reuse_venv: bool | None,
-    venv_backend: str,
+    venv_backend: str | None,
     default: bool,
-) -> None:
+    requires: tuple[str, ...],
+    nox_options: Mapping[str, Any],
+) -> Any:
+    parametrize = getattr(func, "parametrize", None)
     record = GeneratedSession(
         name=name,
-        function=func.__name__ if prefix is None else prefix,
+        function=prefix,
         target=target,
         python=tuple(python)
         if isinstance(python, Sequence) and not isinstance(python, str)
         else python,
         tags=tuple(dict.fromkeys(tags)),
         strict=strict,
+        params=_signatures(parametrize or ()),
         origin=func.__globals__,  # one load of one noxfile
     )
     _registry.add(record)
 
-    def run(session: nox.Session) -> None:
+    def run(session: nox.Session, **params: Any) -> None:
         # Imported when a session runs: listing sessions needs none of it.
         from nox_workspace._prepare import prepare
 
@@ -363,12 +564,15 @@ def _add(
         except NoxWorkspaceError as error:
             session.error(str(error))
         with session.chdir(target.directory):
-            func(session, target)
+            func(session, target, **params)
 
     run.__name__ = name.replace("-", "_")
     run.__qualname__ = run.__name__
     run.__doc__ = description
+    if parametrize is not None:
+        run.parametrize = parametrize  # type: ignore[attr-defined]
     options: dict[str, Any] = {
+        **nox_options,
         "name": name,
         "python": python,
         "tags": list(record.tags),
@@ -376,7 +580,6 @@ def _add(
         "venv_backend": venv_backend,
         "default": default,
     }
-    if _NOX_HAS_PARALLEL:
-        # Each generated session has its own venv, so they may run side by side (nox -j).
-        options["allow_parallel"] = True
-    nox.session(run, **options)
+    if requires:
+        options["requires"] = list(requires)
+    return nox.session(run, **options)

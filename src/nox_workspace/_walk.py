@@ -91,7 +91,8 @@ class Selection:
     selects every group of each target. ``all_groups`` is ``--all-groups``. ``only_groups``
     is ``--only-group``: the listed ``groups`` alone, without the targets or their
     dependencies, and without default groups. ``install_members=False`` leaves out every
-    workspace member (``--no-install-workspace``).
+    workspace member (``--no-install-workspace``); ``install_project=False`` leaves out the
+    targets themselves, not their dependencies (``--no-install-project``).
 
     ``environment`` is a marker environment made by :func:`frozen_environment`; ``None``
     takes the union over all platforms and Pythons, as ``uv export`` does.
@@ -106,6 +107,7 @@ class Selection:
     all_groups: bool = False
     only_groups: bool = False
     install_members: bool = True
+    install_project: bool = True
     environment: Environment | None = None
 
     def __post_init__(self) -> None:
@@ -178,6 +180,9 @@ def _walk(
 
     if not selection.install_members:
         bits &= ~index.member_mask
+    if not selection.install_project:
+        for target in targets:
+            bits &= ~index.bits[target]
     return _unpack(index, bits & ~index.virtual_mask)
 
 

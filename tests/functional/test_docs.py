@@ -397,6 +397,21 @@ def test_noxfile_example_runs_on_the_demo(
         assert f"Session {session} was successful" in proc.stdout, proc.stdout
 
 
+@pytest.mark.functional
+def test_the_demo_changes_folder_once_per_member(demo: Path, docs_env: dict[str, str]) -> None:
+    """A member's session is already in the member's folder when the function runs, so the
+    demo's noxfile changes folder only in the union: Nox logs one ``cd`` per folder entered."""
+    proc = run(
+        [sys.executable, "-m", "nox", "--non-interactive", "-s", "test-greet"], demo, docs_env
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert re.findall(r"^nox > cd (\S+)", proc.stdout, re.M) == [str(demo / "packages" / "greet")]
+    proc = run([sys.executable, "-m", "nox", "--non-interactive", "-s", "all"], demo, docs_env)
+    assert proc.returncode == 0, proc.stdout
+    folders = re.findall(r"^nox > cd (\S+)", proc.stdout, re.M)
+    assert sorted(folders[1:]) == [str(demo / "packages" / m) for m in ("cli", "greet", "stats")]
+
+
 def test_tutorial_noxfile_is_the_demo_noxfile() -> None:
     """The noxfile the tutorial shows is the demo's, so the README's main command runs it."""
     (block,) = [b for b in read_blocks(DOCS / "tutorial.md") if b.is_noxfile]

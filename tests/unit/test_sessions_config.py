@@ -176,3 +176,25 @@ def test_a_union_session_with_an_unknown_extra_fails_when_the_noxfile_loads(
     with pytest.raises(SystemExit):
         decorate(body)
     assert "asks for extra 'nope', which no member defines" in capsys.readouterr().err
+
+
+def test_python_outside_the_workspace_range_names_the_member_or_the_gap(tmp_path: Path) -> None:
+    """A Python one member excludes is refused for all, naming that member; when each member
+    admits some release but no release is in every range, the message says the ranges do not
+    overlap instead of failing."""
+    from nox_workspace._sessions import _check_pythons
+
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
+            "p/a/pyproject.toml": member_toml("a", requires_python=">=3.10.5"),
+            "p/b/pyproject.toml": member_toml("b", requires_python="<3.10.3"),
+            "p/c/pyproject.toml": member_toml("c", requires_python=">=3.9"),
+        },
+    )
+    workspace = discover(tmp_path)
+    with pytest.raises(ConfigError, match="ranges do not overlap there"):
+        _check_pythons(["3.10"], workspace, "test")
+    with pytest.raises(ConfigError, match=r"member 'b' requires-python '<3\.10\.3'"):
+        _check_pythons(["3.12"], workspace, "test")

@@ -115,3 +115,66 @@ def test_default_groups_are_the_members_or_the_roots(tmp_path: Path) -> None:
     assert member(workspace, "b", Sync()).default_groups == ("dev",)
     assert union(workspace, Sync()).default_groups == ("lint",)
     assert member(workspace, "a", Sync(default_groups=False)).default_groups == ()
+
+
+def test_the_options_nox_uv_and_tox_uv_users_know(workspace: Workspace) -> None:
+    """only_groups, all_groups, install_project and extra flags, in that order, flags last."""
+    root = str(workspace.root)
+    only = Sync(only_groups=["lint"], uv_sync_flags=["--compile-bytecode"])
+    assert member(workspace, "app", only).uv_sync_args() == [
+        "sync", "--project", root, "--package", "app", "--exact", "--locked",
+        "--only-group", "lint", "--compile-bytecode",
+    ]  # fmt: skip
+    rest = Sync(all_groups=True, install_project=False, default_groups=False)
+    assert member(workspace, "app", rest).uv_sync_args() == [
+        "sync", "--project", root, "--package", "app", "--exact", "--locked",
+        "--all-groups", "--no-default-groups", "--no-install-project",
+    ]  # fmt: skip
+    assert member(workspace, "app", only).default_groups == ()
+    assert only.describe() == "exact, locked, only groups: lint, uv sync --compile-bytecode"
+
+
+def test_options_that_exclude_each_other_are_refused() -> None:
+    """only_groups installs the groups alone; all_groups with groups says one thing twice."""
+    with pytest.raises(ConfigError, match="installs those groups alone"):
+        Sync(only_groups=["lint"], groups=["test"])
+    with pytest.raises(ConfigError, match="exclude each other"):
+        Sync(all_groups=True, groups=["test"])
+    with pytest.raises(ConfigError, match="not the string"):
+        Sync(uv_sync_flags="--compile-bytecode")
+
+
+def test_requirements_are_checked_when_the_sync_is_made(workspace: Workspace) -> None:
+    """A requirement that is not PEP 508, or a -r file the member lacks, fails at load."""
+    assert Sync(requirements=["pytest-xdist>=3", "-r req.txt"]).requirements == (
+        "pytest-xdist>=3",
+        "-r req.txt",
+    )
+    with pytest.raises(ConfigError, match="is not a requirement"):
+        Sync(requirements=["pytest >>> 3"])
+    with pytest.raises(ConfigError, match="has no such file"):
+        member(workspace, "app", Sync(requirements=["-r req.txt"])).validate("test")
+
+
+def test_the_union_cannot_leave_out_the_project(workspace: Workspace) -> None:
+    with pytest.raises(ConfigError, match="installs them all"):
+        union(workspace, Sync(install_project=False)).validate("all")
+
+
+def test_a_member_setting_that_contradicts_the_sync_names_the_member(tmp_path: Path) -> None:
+    """The member's ``groups`` with the decorator's ``only_groups``: one line naming the file."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
+            "p/app/pyproject.toml": member_toml(
+                "app",
+                groups={"test": ["x"]},
+                extra_toml='[tool.nox-workspace]\ngroups = ["test"]\n',
+            ),
+        },
+    )
+    app = discover(tmp_path).member("app")
+    with pytest.raises(ConfigError, match="of member 'app' for session 'lint'") as raised:
+        Sync(only_groups=["test"]).for_member(app, "lint")
+    assert str(app.pyproject) in str(raised.value)
