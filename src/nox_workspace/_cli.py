@@ -215,18 +215,25 @@ def add_matrix_arguments(parser: argparse.ArgumentParser, *, noxfile: bool = Tru
     )
     parser.add_argument("--union", action="store_true", help="include the union sessions")
     add_change_arguments(parser, since_required=False)
-    parser.add_argument(
+    template = parser.add_mutually_exclusive_group()
+    template.add_argument(
         "--gitlab-template",
         type=Path,
         default=None,
         metavar="FILE",
-        help="a YAML file holding the hidden job the GitLab jobs extend",
+        help="a YAML file holding the hidden job the GitLab jobs extend (copied in)",
+    )
+    template.add_argument(
+        "--gitlab-include",
+        default=None,
+        metavar="FILE",
+        help="the repository's YAML file holding that hidden job, included (include: local)",
     )
     parser.add_argument(
         "--gitlab-job",
         default=GITLAB_TEMPLATE_JOB,
         metavar="NAME",
-        help=f"the hidden job's name in --gitlab-template (default {GITLAB_TEMPLATE_JOB})",
+        help=f"the hidden job's name (default {GITLAB_TEMPLATE_JOB})",
     )
 
 
@@ -302,6 +309,7 @@ def matrix_options(args: argparse.Namespace) -> MatrixOptions:
         gitlab_template=template,
         gitlab_template_path=str(args.gitlab_template or ""),
         gitlab_job=args.gitlab_job,
+        gitlab_include=args.gitlab_include,
     )
 
 

@@ -445,13 +445,20 @@ def _template_block(text: str, job: str, source: str) -> str:
 
 
 def gitlab_pipeline(
-    rows: Sequence[Row], *, template: str | None = None, template_job: str = GITLAB_TEMPLATE_JOB
+    rows: Sequence[Row],
+    *,
+    template: str | None = None,
+    template_job: str = GITLAB_TEMPLATE_JOB,
+    include: str | None = None,
 ) -> str:
     """A child-pipeline YAML: the template job, then one job per row that extends it.
 
     Each job gets the row's fields as variables ``NW_MEMBER``, ``NW_SESSION``, ... (tags
-    joined by commas, a missing Python empty). ``template`` is the hidden job's YAML; the
-    default installs nox and nox-workspace with pip and runs ``nox -s "$NW_SESSION"``. An
+    joined by commas, a missing Python empty), each written ``{value: ..., expand: false}``
+    so that GitLab passes a ``$`` in a member's path as it is. ``template`` is the hidden
+    job's YAML; the default installs nox and nox-workspace with pip and runs
+    ``nox -s "$NW_SESSION"``. ``include`` names a file of the repository that holds the
+    hidden job instead (``include: local``), so the pipeline does not carry a copy of it. An
     empty selection gives one job that says so: GitLab refuses a pipeline without jobs.
     """
     out = [
@@ -468,13 +475,18 @@ def gitlab_pipeline(
             "    - " + _yaml('echo "nox-workspace: no member session is affected; nothing to run"'),
         ]
         return "\n".join(out) + "\n"
-    out.append((template or _DEFAULT_GITLAB_TEMPLATE).rstrip("\n"))
+    if include is not None:
+        out += ["include:", f"  - local: {_yaml(include)}"]
+    else:
+        out.append((template or _DEFAULT_GITLAB_TEMPLATE).rstrip("\n"))
     for row in rows:
         name = row.session if row.session not in _GITLAB_RESERVED else f"nox-{row.session}"
         out += ["", f"{_yaml(name)}:", f"  extends: {_yaml(template_job)}", "  variables:"]
         for key, value in row.as_dict().items():
             text = ",".join(value) if isinstance(value, list) else (value or "")
-            out.append(f"    {GITLAB_PREFIX}{key.upper()}: {_yaml(str(text))}")
+            out.append(
+                f"    {GITLAB_PREFIX}{key.upper()}: {{value: {_yaml(str(text))}, expand: false}}"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -503,6 +515,7 @@ class MatrixOptions:
     gitlab_template: str | None = None
     gitlab_template_path: str = ""
     gitlab_job: str = GITLAB_TEMPLATE_JOB
+    gitlab_include: str | None = None
 
 
 def _one_workspace(generated: Sequence[GeneratedSession], why: str) -> Workspace:
@@ -590,5 +603,10 @@ def _render(
         write_github_outputs(rows, total=total, affected=affected, environ=environ)
         return github_matrix(rows)
     if options.fmt == "gitlab":
-        return gitlab_pipeline(rows, template=template, template_job=options.gitlab_job)
+        return gitlab_pipeline(
+            rows,
+            template=template,
+            template_job=options.gitlab_job,
+            include=options.gitlab_include,
+        )
     return _text(rows)

@@ -371,10 +371,17 @@ def test_gitlab_jobs_extend_the_template_with_the_row_as_variables() -> None:
     text = gitlab_pipeline([ROWS[0], row("image", "b")])
     assert ".nox-workspace-member:\n" in text
     assert '"test-a":\n  extends: ".nox-workspace-member"\n  variables:\n' in text
-    assert '    NW_SESSION: "test-a"\n' in text
-    assert '    NW_TAGS: "a,test"\n' in text
-    assert '    NW_PYTHON: ""\n' in text
+    assert '    NW_SESSION: {value: "test-a", expand: false}\n' in text
+    assert '    NW_TAGS: {value: "a,test", expand: false}\n' in text
+    assert '    NW_PYTHON: {value: "", expand: false}\n' in text
     assert '"nox-image":' in text  # a session named like a GitLab keyword
+
+
+def test_gitlab_include_names_the_template_file_instead_of_copying_it() -> None:
+    text = gitlab_pipeline([ROWS[0]], include=".gitlab/member.yml")
+    assert 'include:\n  - local: ".gitlab/member.yml"\n' in text
+    assert ".nox-workspace-member:\n" not in text  # the default template is not written
+    assert '  extends: ".nox-workspace-member"\n' in text
 
 
 def test_gitlab_without_rows_is_one_job_that_says_so() -> None:
