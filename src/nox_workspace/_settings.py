@@ -6,10 +6,10 @@ member's folder: ``tests`` (where its tests live, for example under the root's `
 and ``paths`` (globs of other files its sessions read); both are relative to the member's
 folder and feed the affected-session planner and the row keys. The root's table also holds
 ``global``, the globs of files that affect every member, and ``global-tables``, the tables of
-the root ``pyproject.toml`` that count as global beyond the ones uv and the test runner read. A virtual root is not a member, so
-its table holds ``global`` only. Every key is checked here, in members and in the root alike:
-an unknown key or a wrong type is a :class:`~nox_workspace.ConfigError` naming the file,
-before any session is registered.
+the root ``pyproject.toml`` that count as global beyond the ones uv and the test runner read.
+A virtual root is not a member, so its table holds those two only. Every key is checked
+here, in members and in the root alike: an unknown key or a wrong type is a
+:class:`~nox_workspace.ConfigError` naming the file, before any session is registered.
 """
 
 from __future__ import annotations
