@@ -49,13 +49,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from nox_workspace._affected import LOCK_FILE, Affected, LockSnapshot, affected_since
+from nox_workspace._affected import (
+    LOCK_FILE,
+    Affected,
+    LockSnapshot,
+    affected_since,
+    read_snapshot,
+    root_change,
+)
 from nox_workspace._closure import complete_edges, target_closure
 from nox_workspace._errors import ConfigError, LockError
 from nox_workspace._git import FileIndexer, file_blob, file_index
 from nox_workspace._glob import PathMatcher, escape_glob, member_folders, owner
 from nox_workspace._lock import LockedPackage
 from nox_workspace._registry import GeneratedSession
+from nox_workspace._scope import (
+    GLOBAL_FILES,
+    ROOT_PYPROJECT,
+    Scope,
+    installed_members,
+    path_sources,
+)
 from nox_workspace._workspace import Workspace
 
 __all__ = [
@@ -122,6 +136,7 @@ class Row:
     key: str
     tags: tuple[str, ...]
     members: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    scope: str = field(default="", compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The row as JSON: the fields of :data:`ROW_FIELDS`, in that order."""
@@ -142,13 +157,19 @@ class Row:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _WorkspaceState:
-    """What the keys of one workspace's rows are made of, computed once per workspace."""
+    """What the keys of one workspace's rows are made of, computed once per workspace.
+
+    ``files`` are the workspace's files (path -> blob id) that no global rule takes;
+    digests of members, path sources and read globs are computed once each, on demand.
+    """
 
     workspace: Workspace
     lock: LockSnapshot
+    files: Mapping[str, str]
     member_digests: Mapping[str, str]
     global_digest: str
     _entry_digests: dict[LockedPackage, str] = field(default_factory=dict)
+    _glob_digests: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def closure_digest(self, packages: Sequence[LockedPackage]) -> list[list[str | None]]:
         rows: list[list[str | None]] = []
@@ -162,6 +183,22 @@ class _WorkspaceState:
             rows.append([package.name, package.version, package.source, digest])
         return rows
 
+    def globs_digest(self, globs: tuple[str, ...]) -> str:
+        """The files matching ``globs`` (path sources, what a session reads), as one digest."""
+        if not globs:
+            return ""
+        digest = self._glob_digests.get(globs)
+        if digest is None:
+            matches = PathMatcher.of(globs, source=self.workspace.pyproject)
+            parts = [f"{path}\0{blob}" for path, blob in self.files.items() if matches(path)]
+            digest = _digest(parts)
+            self._glob_digests[globs] = digest
+        return digest
+
+
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
 
 def _state(
     workspace: Workspace,
@@ -169,44 +206,39 @@ def _state(
     outside_files: Sequence[Path],
     files: FileIndexer,
 ) -> _WorkspaceState:
-    try:
-        raw = workspace.lock_path.read_bytes()
-    except FileNotFoundError:
+    lock = read_snapshot(workspace.lock_path)
+    if lock is None:
         raise LockError(
             "does not exist", path=workspace.lock_path, hint="run `uv lock` in the workspace root"
-        ) from None
-    lock = LockSnapshot.from_bytes(raw, workspace.lock_path)
+        )
     is_global = PathMatcher.of(
-        ("pyproject.toml", *workspace.settings.global_globs, *extra_globals),
+        (*GLOBAL_FILES, *workspace.settings.global_globs, *extra_globals),
         source=workspace.pyproject,
     )
     folders = member_folders({member.name: member.relpath for member in workspace.members})
     per_member: dict[str, list[str]] = {member.name: [] for member in workspace.members}
-    global_parts: list[str] = []
+    root = root_change(workspace, None, "").now or {}
+    global_parts = [f"{ROOT_PYPROJECT} [{name}]\0{text}" for name, text in sorted(root.items())]
+    rest: dict[str, str] = {}
     for path, blob in sorted(files(workspace.root).items()):
-        if path == LOCK_FILE:
+        if path in (LOCK_FILE, ROOT_PYPROJECT):
             continue
         if is_global(path):
             global_parts.append(f"{path}\0{blob}")
             continue
+        rest[path] = blob
         holder = owner(path, folders)
         if holder is not None:
             per_member[holder].append(f"{path}\0{blob}")
     for outside in outside_files:
         global_parts.append(f"{outside.as_posix()}\0{file_blob(outside)}")
-    digests = {
-        name: hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
-        for name, parts in per_member.items()
-    }
-    global_digest = hashlib.sha256(
-        "\n".join(global_parts).encode("utf-8", "surrogateescape")
-    ).hexdigest()
     # The state's workspace has the edges only the lock shows (members with dynamic deps).
     return _WorkspaceState(
         workspace=complete_edges(workspace, lock.lock),
         lock=lock,
-        member_digests=digests,
-        global_digest=global_digest,
+        files=rest,
+        member_digests={name: _digest(parts) for name, parts in per_member.items()},
+        global_digest=_digest(global_parts),
     )
 
 
@@ -260,12 +292,15 @@ def build_rows(
             state = _state(workspace, [*extra_globals, *globs], outside, files or file_index)
             states[workspace.root] = state
         if target.all_packages:
-            member, path, names = UNION_MEMBER, ".", workspace.names
+            member, path = UNION_MEMBER, "."
         else:
             member, path = target.member.name, target.member.relpath
-            names = state.workspace.upstream([member])
+        scope = Scope.of(session.name, target, session.function)
         closure = target_closure(state.lock.lock, target, None)
+        names = sorted(installed_members(state.workspace, target, closure))
+        sources = path_sources(state.workspace, closure, state.lock.entries)
         for nox_name, python in session.nox_names():
+            # Exactly the inputs the affected rules read (see _scope): equal keys, unaffected.
             payload = {
                 "schema": _KEY_SCHEMA,
                 "session": nox_name,
@@ -277,6 +312,8 @@ def build_rows(
                 "sync": _sync_fields(session),
                 "global": state.global_digest,
                 "members": [[name, state.member_digests.get(name, "")] for name in names],
+                "sources": [sources, state.globs_digest(tuple(escape_glob(s) for s in sources))],
+                "reads": [scope.reads, state.globs_digest(scope.reads)],
                 "closure": state.closure_digest(closure),
             }
             text = json.dumps(payload, sort_keys=True, default=list)
@@ -291,6 +328,7 @@ def build_rows(
                     key=key,
                     tags=tuple(session.tags),
                     members=target.names,
+                    scope=session.name,
                 )
             )
     return rows
@@ -327,9 +365,19 @@ def select_rows(
 
 
 def keep_affected(rows: Sequence[Row], affected: Affected) -> list[Row]:
-    """Rows of affected members; a union row when any member it holds is affected."""
+    """The rows of the affected sessions (every Python of a session shares its decision)."""
     chosen = set(affected.affected)
-    return [row for row in rows if chosen.intersection(row.members)]
+    return [row for row in rows if row.scope in chosen]
+
+
+def row_scopes(generated: Sequence[GeneratedSession], rows: Sequence[Row]) -> list[Scope]:
+    """The scopes of the sessions behind ``rows``, for the affected planner."""
+    wanted = {row.scope for row in rows}
+    return [
+        Scope.of(session.name, session.target, session.function)
+        for session in generated
+        if session.name in wanted
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -573,6 +621,7 @@ def run_matrix(
             options.since,
             untracked=options.untracked,
             extra_globals=[*options.globals, *globs],
+            scopes=row_scopes(generated, rows),
         )
         rows = keep_affected(rows, affected)
         if options.explain:

@@ -25,6 +25,7 @@ from nox_workspace._affected import (
 from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
 from nox_workspace._git import _relative
+from nox_workspace._scope import Scope
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Workspace, discover
 from tests.support import affected_members, member_toml, write_tree
@@ -84,6 +85,9 @@ def snapshot(data: Mapping[str, Any]) -> LockSnapshot:
     return LockSnapshot.from_mapping(data, Path("/ws/uv.lock"))
 
 
+LOCK = snapshot(lock_mapping())
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     """app needs core (dependency); tool needs core (group ``test``); leaf and bar stand alone."""
@@ -116,23 +120,40 @@ def test_a_file_in_a_leaf_member_affects_that_member_alone(workspace: Workspace)
     assert result.reasons["leaf"] == ("changed: packages/leaf/src/leaf/__init__.py",)
 
 
-def test_a_shared_member_affects_its_dependents_through_dependencies_and_groups(
+def test_a_shared_member_affects_the_members_whose_closure_installs_it(
     workspace: Workspace,
 ) -> None:
-    result = plan(workspace, "packages/core/src/core/__init__.py")
-    assert result.affected == ("app", "core", "tool")
-    assert result.reasons["app"] == ("depends on affected member core: app -> core",)
-    assert result.reasons["tool"] == (
-        "depends on affected member core: tool (group 'test') -> core",
+    """app installs core (a dependency); tool installs core only through its ``test`` group,
+    which ``uv sync --package tool`` leaves out: tool is not affected."""
+    result = plan(workspace, "packages/core/src/core/__init__.py", new_lock=LOCK)
+    assert result.affected == ("app", "core")
+    assert result.reasons["app"] == (
+        "changed in member core, which it installs: packages/core/src/core/__init__.py",
     )
 
 
+def test_a_session_that_syncs_a_group_is_affected_by_the_members_the_group_installs(
+    workspace: Workspace,
+) -> None:
+    tool = workspace.member("tool")
+    scopes = [
+        Scope(name=name, target=Target(workspace=workspace, members=(tool,), sync=sync))
+        for name, sync in (("plain", Sync()), ("tests", Sync(groups=["test"])))
+    ]
+    result = plan(workspace, "packages/core/src/core/__init__.py", new_lock=LOCK, scopes=scopes)
+    assert result.affected == ("tests",)
+
+
+def test_without_a_lock_the_member_graph_stands_in_for_the_closure(workspace: Workspace) -> None:
+    result = plan(workspace, "packages/core/src/core/__init__.py")
+    assert result.affected == ("app", "core", "tool")
+
+
 def test_unaffected_members_say_why_not(workspace: Workspace) -> None:
-    result = plan(workspace, "packages/core/pyproject.toml")
+    result = plan(workspace, "packages/core/pyproject.toml", new_lock=LOCK)
     assert result.reasons["leaf"] == (
-        "no changed file under packages/leaf",
-        "depends on no other member",
         "uv.lock unchanged",
+        "no changed file in the members it installs (leaf)",
         "no global file changed",
     )
     assert "leaf" in result.to_json()["unaffected"]
@@ -199,7 +220,7 @@ def test_a_lock_bump_affects_only_the_members_whose_closure_holds_the_package(
     )
     assert result.affected == ("bar",)
     assert result.reasons["bar"] == ("uv.lock: gamma 1.0 -> 2.0",)
-    assert "uv.lock changed, but not this member's locked closure" in result.reasons["leaf"]
+    assert "uv.lock changed, but not its locked closure" in result.reasons["leaf"]
 
 
 def test_a_lock_entry_that_changes_without_a_version_change_is_named(
@@ -256,7 +277,7 @@ def test_a_file_of_a_renamed_member_folder_counts_for_the_member(workspace: Work
     )
     assert "leaf" in result.affected
     assert (
-        "changed in its folder at the base revision: old/leaf/src/leaf/__init__.py"
+        "changed, in its folder at the base revision: old/leaf/src/leaf/__init__.py"
         in result.reasons["leaf"]
     )
     assert result.outside == ()
@@ -371,7 +392,8 @@ def test_the_lock_rule_agrees_with_comparing_every_closure_in_both_locks(
     fast = _LockDiff.of(snapshot(old), snapshot(new))
     slow = _LockDiff.of(snapshot(old), snapshot(new), exact=True)
     for member in workspace.members:
-        assert _lock_reasons(workspace, member, fast) == _lock_reasons(workspace, member, slow)
+        target = Target(workspace=workspace, members=(member,), sync=Sync())
+        assert _lock_reasons(target, fast) == _lock_reasons(target, slow)
 
 
 # --------------------------------------------------------------------------------------------

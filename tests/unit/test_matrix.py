@@ -16,7 +16,7 @@ import nox.registry
 import pytest
 import tomlkit
 
-from nox_workspace._affected import plan_affected
+from nox_workspace._affected import plan_affected, read_snapshot
 from nox_workspace._cli import load_noxfile
 from nox_workspace._errors import ConfigError, DiscoveryError
 from nox_workspace._git import _blob_id, _walk_index
@@ -29,6 +29,7 @@ from nox_workspace._matrix import (
     github_matrix,
     gitlab_pipeline,
     keep_affected,
+    row_scopes,
     run_matrix,
     select_rows,
     write_github_outputs,
@@ -191,11 +192,30 @@ def test_files_outside_members_change_no_key(root: Path) -> None:
     assert keys(root) == keys(root, {**FILES, "README.md": "m2", "docs/x.md": "d"})
 
 
-def test_the_root_pyproject_and_the_noxfile_change_every_key(root: Path) -> None:
+@pytest.mark.parametrize("path", ["noxfile.py", "uv.toml", ".python-version"])
+def test_global_files_change_every_key(root: Path, path: str) -> None:
     before = keys(root)
-    for path in ("pyproject.toml", "noxfile.py"):
-        after = keys(root, {**FILES, path: "changed"})
-        assert all(before[name] != after[name] for name in before), path
+    after = keys(root, {**FILES, path: "changed"})
+    assert all(before[name] != after[name] for name in before), path
+
+
+@pytest.mark.parametrize(
+    ("table", "changes_keys"),
+    [
+        ("[tool.uv]\nno-build = true\n", True),
+        ("[tool.pytest.ini_options]\naddopts = '-x'\n", True),
+        ("[dependency-groups]\nlint = []\n", True),
+        ("[tool.ruff]\nline-length = 80\n", False),
+        ("[tool.mypy]\nstrict = true\n", False),
+    ],
+)
+def test_the_root_pyproject_counts_by_table(root: Path, table: str, changes_keys: bool) -> None:
+    """Tables uv or the sessions read change every key; a linter's table changes none."""
+    before = keys(root)
+    with (root / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write(table)
+    after = keys(root, {**FILES, "pyproject.toml": "changed"})
+    assert all((before[name] != after[name]) is changes_keys for name in before)
 
 
 def test_a_lock_change_changes_only_the_keys_of_closures_it_touches(root: Path) -> None:
@@ -292,6 +312,7 @@ def row(session: str, member: str, function: str = "test", tags: tuple[str, ...]
         key="0" * 16,
         tags=tags,
         members=members,
+        scope=session,
     )
 
 
@@ -322,19 +343,20 @@ def test_rows_are_selected_by_function_member_and_tag(
     assert [r.session for r in select_rows(ROWS, **options)] == sessions
 
 
-def test_affected_rows_keep_the_union_when_any_member_is_affected(tmp_path: Path) -> None:
-    write_tree(
-        tmp_path,
-        {
-            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
-            "p/a/pyproject.toml": member_toml("a"),
-            "p/b/pyproject.toml": member_toml("b"),
-        },
-    )
-    affected = plan_affected(discover(tmp_path), ["p/b/x.py"])
-    assert [r.session for r in keep_affected(ROWS, affected)] == ["test-b", "all"]
-    nothing = plan_affected(discover(tmp_path), ["README.md"])
-    assert keep_affected(ROWS, nothing) == []
+def test_affected_rows_are_the_rows_of_the_affected_sessions(root: Path) -> None:
+    """A session's decision holds for each of its Pythons; the union is a session too."""
+    generated = load(root)
+    rows = build_rows(generated, union=True, files=lambda _: FILES)
+    workspace = discover(root)
+    scopes = row_scopes(generated, rows)
+    names = ["test-app", "test-bar", "test-core", "test-tool", "all", "check-tool"]
+    assert [scope.name for scope in scopes] == names
+    lock = read_snapshot(root / "uv.lock")
+    tool = plan_affected(workspace, ["packages/tool/x.py"], new_lock=lock, scopes=scopes)
+    kept = [row.session for row in keep_affected(rows, tool)]
+    assert kept == ["test-tool", "check-tool-3.11", "check-tool-3.12", "all"]
+    nothing = plan_affected(workspace, ["README.md"], new_lock=lock, scopes=scopes)
+    assert keep_affected(rows, nothing) == []
 
 
 # --------------------------------------------------------------------------------------------
