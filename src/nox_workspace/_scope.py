@@ -107,14 +107,21 @@ def member_scopes(
 ) -> tuple[Scope, ...]:
     """One scope per member: what ``uv sync --package M`` with these flags installs.
 
-    ``all_groups`` adds every group the member defines. The member-wide ``tests`` and
-    ``paths`` are what it reads.
+    Across members, a group or extra applies where it exists (a group: the member's or the
+    root's, as uv looks it up), as ``check`` does; ``all_groups`` adds every group the
+    member defines. The member-wide ``tests`` and ``paths`` are what it reads.
     """
     scopes = []
     for member in workspace.members:
-        chosen = tuple(dict.fromkeys((*groups, *(member.groups if all_groups else ()))))
+        found = set(member.dependency_groups) | set(workspace.root_groups)
+        chosen = [group for group in Sync(groups=groups).groups if group in found]
+        chosen += list(member.groups) if all_groups else []
+        kept = [extra for extra in Sync(extras=extras).extras if extra in member.extras]
         sync = Sync(
-            groups=chosen, extras=extras, all_extras=all_extras, default_groups=default_groups
+            groups=tuple(dict.fromkeys(chosen)),
+            extras=kept,
+            all_extras=all_extras,
+            default_groups=default_groups,
         )
         target = Target(workspace=workspace, members=(member,), sync=sync)
         scopes.append(Scope(name=member.name, target=target, reads=reads_of(member, "")))

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from nox_workspace._affected import (
     Affected,
     LockSnapshot,
+    RootChange,
     _lock_reasons,
     _LockDiff,
     plan_affected,
@@ -25,7 +26,7 @@ from nox_workspace._affected import (
 from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
 from nox_workspace._git import _relative
-from nox_workspace._scope import Scope
+from nox_workspace._scope import Scope, member_scopes, root_tables
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Workspace, discover
 from tests.support import affected_members, member_toml, write_tree
@@ -429,3 +430,146 @@ def test_many_changed_files_are_summarized(workspace: Workspace) -> None:
     reasons = plan(workspace, *paths).reasons["leaf"]
     assert len(reasons) == 6
     assert reasons[-1] == "changed: and 3 more"
+
+
+# --------------------------------------------------------------------------------------------
+# Per session: what each session installs and reads (the issue's misses and over-reach)
+
+
+def scopes_of(workspace: Workspace, member: str, **syncs: Sync) -> list[Scope]:
+    target = workspace.member(member)
+    return [
+        Scope(name=name, target=Target(workspace=workspace, members=(target,), sync=sync))
+        for name, sync in syncs.items()
+    ]
+
+
+def test_a_bump_inside_a_group_selects_the_sessions_that_sync_the_group(
+    workspace: Workspace,
+) -> None:
+    """tool's ``test`` group installs core, which needs beta: a beta bump selects the
+    session that syncs ``test`` and not the one that does not."""
+    old, new = lock_mapping(), lock_mapping()
+    entry(new, "beta", "1.0")["version"] = "2.0"
+    scopes = scopes_of(workspace, "tool", plain=Sync(), tests=Sync(groups=["test"]))
+    result = plan(
+        workspace, "uv.lock", old_lock=snapshot(old), new_lock=snapshot(new), scopes=scopes
+    )
+    assert result.affected == ("tests",)
+    assert result.reasons["tests"] == ("uv.lock: beta 1.0 -> 2.0",)
+    assert result.reasons["plain"][0] == "uv.lock changed, but not its locked closure"
+
+
+def test_a_locked_path_source_outside_the_members_affects_who_installs_it(
+    workspace: Workspace,
+) -> None:
+    vendored = {"name": "vendored", "version": "1.0", "source": {"directory": "vendor/x"}}
+    data = lock_mapping(extra=[vendored])
+    entry(data, "leaf", "0.1.0")["dependencies"].append({"name": "vendored"})
+    result = plan(workspace, "vendor/x/setup.py", new_lock=snapshot(data))
+    assert result.affected == ("leaf",)
+    assert result.reasons["leaf"] == ("changed in locked path source vendor/x: vendor/x/setup.py",)
+    assert result.outside == ()
+
+
+@pytest.mark.parametrize("path", ["uv.toml", ".python-version"])
+def test_root_uv_settings_affect_every_member(workspace: Workspace, path: str) -> None:
+    result = plan(workspace, path, new_lock=LOCK)
+    assert result.affected == workspace.names
+    assert result.reasons["leaf"] == (f"global file changed: {path}",)
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "affects"),
+    [
+        ({"tool.uv": '{"a": 1}'}, {"tool.uv": '{"a": 2}'}, True),
+        ({}, {"tool.pytest": '{"ini_options": {}}'}, True),
+        ({"tool.uv": '{"a": 1}'}, {"tool.uv": '{"a": 1}'}, False),  # [tool.ruff], say
+    ],
+)
+def test_the_root_pyproject_counts_by_table(
+    workspace: Workspace, before: dict[str, str], now: dict[str, str], affects: bool
+) -> None:
+    root = RootChange(before=before, now=now)
+    result = plan(workspace, "pyproject.toml", new_lock=LOCK, root=root)
+    assert (result.affected == workspace.names) is affects
+    assert (result.outside == ("pyproject.toml",)) is not affects
+    if affects:
+        table = next(iter(now))
+        assert result.reasons["leaf"] == (f"global file changed: pyproject.toml [{table}]",)
+
+
+def test_root_tables_are_the_ones_uv_and_the_test_runner_read() -> None:
+    data = {
+        "project": {"name": "r"},
+        "tool": {"uv": {"x": 1}, "ruff": {"y": 2}, "pytest": {"ini_options": {}}, "hatch": {}},
+    }
+    assert sorted(root_tables(data)) == ["project", "tool.pytest", "tool.uv"]
+    assert sorted(root_tables(data, ["tool.hatch"])) == [
+        "project",
+        "tool.hatch",
+        "tool.pytest",
+        "tool.uv",
+    ]
+
+
+def test_files_a_member_reads_outside_its_folder_affect_it(tmp_path: Path) -> None:
+    """``tests`` and ``paths`` are relative to the member; docs/ stays outside."""
+    graph = member_toml(
+        "graph",
+        extra_toml="""
+        [tool.nox-workspace]
+        tests = ["../../tests/graph"]
+        paths = ["../../fixtures/*.json"]
+        """,
+    )
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "packages/graph/pyproject.toml": graph,
+            "packages/other/pyproject.toml": member_toml("other"),
+        },
+    )
+    workspace = discover(tmp_path)
+    result = plan(workspace, "tests/graph/test_utils.py", "fixtures/a.json", "docs/x.md")
+    assert result.affected == ("graph",)
+    assert result.reasons["graph"] == (
+        "changed, and the session reads it: fixtures/a.json",
+        "changed, and the session reads it: tests/graph/test_utils.py",
+    )
+    assert result.outside == ("docs/x.md",)
+
+
+def test_an_extra_the_session_does_not_install_does_not_select_it(tmp_path: Path) -> None:
+    """The core declares an extra per plugin; a plugin edit selects that plugin and the
+    sessions whose closures install it (core with its extra), not its sibling plugins."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["plugins/*", "core"]\n',
+            "core/pyproject.toml": member_toml("core", extras={"openai": ["plugin-openai"]}),
+            "plugins/aws/pyproject.toml": member_toml("plugin-aws", dependencies=["core"]),
+            "plugins/openai/pyproject.toml": member_toml("plugin-openai", dependencies=["core"]),
+        },
+    )
+    workspace = discover(tmp_path)
+    core = editable("core", "core")
+    core["optional-dependencies"] = {"openai": [{"name": "plugin-openai"}]}
+    data = {
+        "version": 1,
+        "revision": 3,
+        "requires-python": ">=3.10",
+        "manifest": {"members": ["core", "plugin-aws", "plugin-openai"]},
+        "package": [
+            core,
+            editable("plugin-aws", "plugins/aws", ["core"]),
+            editable("plugin-openai", "plugins/openai", ["core"]),
+        ],
+    }
+    scopes = [
+        *member_scopes(workspace),
+        *scopes_of(workspace, "core", core_openai=Sync(extras=["openai"])),
+    ]
+    result = plan(workspace, "plugins/openai/x.py", new_lock=snapshot(data), scopes=scopes)
+    assert result.affected == ("plugin-openai", "core_openai")
