@@ -491,7 +491,8 @@ class _Planner:
             label = "changed" if name in own else f"changed in member {name}, which it installs"
             reasons += _listed(self.changes.owned[name], label)
             reasons += _listed(
-                self.changes.owned_before[name], f"{label}, in its folder at the base revision"
+                self.changes.owned_before[name],
+                ("changed" if name in own else label) + " in its folder at the base revision",
             )
             self.used.update(self.changes.owned[name], self.changes.owned_before[name])
         if closure is not None and self.new_lock is not None:

@@ -409,7 +409,7 @@ def _github_summary(rows: Sequence[Row], total: int, affected: Affected | None) 
         for row in rows:
             why = "selected"
             if affected is not None:
-                reasons = [r for name in row.members for r in affected.reasons.get(name, ())[:1]]
+                reasons = affected.reasons.get(row.scope, ())
                 why = reasons[0] if reasons else why
             cells = [row.session, row.member, row.python or "", row.key, why]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")

@@ -104,18 +104,21 @@ def test_a_change_inside_a_leaf_member_affects_it_alone(repo: Path) -> None:
     assert result["reasons"] == {"leaf": ["changed: packages/leaf/src/leaf/__init__.py"]}
 
 
-def test_a_change_inside_a_shared_member_affects_its_dependents_through_a_group_too(
+def test_a_change_inside_a_shared_member_affects_the_members_whose_sync_installs_it(
     repo: Path,
 ) -> None:
+    """tool installs core only through its ``test`` group: ``uv sync --package tool`` leaves
+    it out, ``--group test`` puts it in."""
     edit(repo, "packages/core/src/core/__init__.py")
     git_commit_all(repo, "core changed")
     result = affected(repo)
-    assert result["affected"] == ["app", "core", "tool"]
-    assert result["reasons"]["app"] == ["depends on affected member core: app -> core"]
-    assert result["reasons"]["tool"] == [
-        "depends on affected member core: tool (group 'test') -> core"
+    assert result["affected"] == ["app", "core"]
+    assert result["reasons"]["app"] == [
+        "changed in member core, which it installs: packages/core/src/core/__init__.py"
     ]
-    assert set(result["unaffected"]) == {"bar", "leaf"}
+    assert set(result["unaffected"]) == {"bar", "leaf", "tool"}
+    assert affected(repo, "--group", "test")["affected"] == ["app", "core", "tool"]
+    assert affected(repo, "--all-groups")["affected"] == ["app", "core", "tool"]
 
 
 def test_a_lock_bump_of_a_package_one_member_uses_affects_that_member_only(
@@ -127,14 +130,25 @@ def test_a_lock_bump_of_a_package_one_member_uses_affects_that_member_only(
     result = affected(repo)
     assert result["affected"] == ["bar"]
     assert result["reasons"]["bar"] == ["uv.lock: gamma 1.0 -> 2.0"]
-    assert "uv.lock changed, but not this member's locked closure" in result["unaffected"]["leaf"]
+    assert "uv.lock changed, but not its locked closure" in result["unaffected"]["leaf"]
 
 
-def test_a_change_to_the_root_pyproject_affects_every_member(repo: Path) -> None:
+def test_the_root_pyproject_affects_every_member_through_the_tables_sessions_read(
+    repo: Path,
+) -> None:
     edit(repo, "pyproject.toml", "\n[tool.ruff]\nline-length = 99\n")
     result = affected(repo)
+    assert result["affected"] == []
+    assert result["outside"] == ["pyproject.toml"]
+    edit(repo, "pyproject.toml", '\n[tool.pytest.ini_options]\naddopts = "-q"\n')
+    result = affected(repo)
     assert result["affected"] == ["app", "bar", "core", "leaf", "tool"]
-    assert result["reasons"]["leaf"] == ["global file changed: pyproject.toml"]
+    assert result["reasons"]["leaf"] == ["global file changed: pyproject.toml [tool.pytest]"]
+
+
+def test_a_root_uv_toml_affects_every_member(repo: Path) -> None:
+    edit(repo, "uv.toml", "no-build = true\n")
+    assert affected(repo)["affected"] == ["app", "bar", "core", "leaf", "tool"]
 
 
 def test_a_readme_change_at_the_root_affects_no_member(repo: Path) -> None:
@@ -250,10 +264,11 @@ def matrix(root: Path, *args: str, env: dict[str, str] | None = None) -> list[di
     return rows
 
 
-def test_matrix_since_keeps_the_affected_rows_and_the_union(repo: Path) -> None:
+def test_matrix_since_keeps_the_rows_of_sessions_that_install_the_change(repo: Path) -> None:
+    """test-tool syncs tool's default groups, which do not install core; the union does."""
     edit(repo, "packages/core/src/core/__init__.py")
     rows = matrix(repo, "--since", "base", "--union")
-    assert [row["session"] for row in rows] == ["test-app", "test-core", "test-tool", "all"]
+    assert [row["session"] for row in rows] == ["test-app", "test-core", "all"]
 
 
 def test_matrix_since_counts_the_noxfile_as_global(repo: Path) -> None:
@@ -295,11 +310,7 @@ def test_keys_are_equal_in_a_fresh_clone_and_follow_the_working_tree(
     original = source.read_text()
     source.write_text(original + "X = 1\n")
     edited = {row["session"]: row["key"] for row in matrix(repo)}
-    assert {name for name in base if base[name] != edited[name]} == {
-        "test-app",
-        "test-core",
-        "test-tool",
-    }
+    assert {name for name in base if base[name] != edited[name]} == {"test-app", "test-core"}
     source.write_text(original)
     assert {row["session"]: row["key"] for row in matrix(repo)} == base
 

@@ -278,7 +278,7 @@ def test_a_file_of_a_renamed_member_folder_counts_for_the_member(workspace: Work
     )
     assert "leaf" in result.affected
     assert (
-        "changed, in its folder at the base revision: old/leaf/src/leaf/__init__.py"
+        "changed in its folder at the base revision: old/leaf/src/leaf/__init__.py"
         in result.reasons["leaf"]
     )
     assert result.outside == ()
