@@ -62,6 +62,13 @@ __all__ = [
 
 LOCK_FILE = "uv.lock"
 _MAX_FILES_LISTED = 5
+#: The rules, in the order ``explain`` and the docs name them.
+RULES = (
+    "rule 1: its locked closure changed",
+    "rule 2: a file of what it installs changed",
+    "rule 3: a file it reads changed",
+    "rule 4: a global file changed",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,18 +317,20 @@ class Affected:
     reasons: Mapping[str, tuple[str, ...]] = field(hash=False)
     changed: tuple[str, ...]
     outside: tuple[str, ...]
+    rules: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def is_affected(self, name: str) -> bool:
         """Whether the scope (session or member) ``name`` is affected."""
         return name in self.affected
 
     def to_json(self) -> dict[str, Any]:
-        """``{"since", "affected", "reasons", "unaffected", "changed", "outside"}``."""
+        """``{"since", "affected", "reasons", "rules", "unaffected", "changed", "outside"}``."""
         chosen = set(self.affected)
         return {
             "since": self.since,
             "affected": list(self.affected),
             "reasons": {name: list(self.reasons[name]) for name in self.affected},
+            "rules": {name: list(self.rules.get(name, ())) for name in self.affected},
             "unaffected": {
                 name: list(self.reasons[name]) for name in self.members if name not in chosen
             },
@@ -330,10 +339,15 @@ class Affected:
         }
 
     def explain(self) -> str:
-        """For every member: ``name: affected`` or ``name: not affected``, then the reasons."""
+        """For every scope: ``name: affected (rule ...)`` or ``name: not affected``, then the
+        reasons."""
         lines = []
         for name in self.members:
-            lines.append(f"{name}: {'affected' if self.is_affected(name) else 'not affected'}")
+            if self.is_affected(name):
+                fired = self.rules.get(name, ())
+                lines.append(f"{name}: affected" + (f" ({'; '.join(fired)})" if fired else ""))
+            else:
+                lines.append(f"{name}: not affected")
             lines.extend(f"  - {reason}" for reason in self.reasons[name])
         if self.outside:
             shown = ", ".join(self.outside[:_MAX_FILES_LISTED])
@@ -481,8 +495,8 @@ class _Planner:
             self.lock_notes[key] = _lock_reasons(scope.target, self.diff, after)
         return self.lock_notes[key]
 
-    def file_reasons(self, scope: Scope) -> list[str]:
-        """Rules 2 and 3: files of installed members and path sources, files it reads."""
+    def installed_reasons(self, scope: Scope) -> list[str]:
+        """Rule 2: files of the members and the locked path sources its closure installs."""
         closure = self.closure(scope)
         target = scope.target
         own = set(self.workspace.names if target.all_packages else target.names)
@@ -500,12 +514,16 @@ class _Planner:
                 hits = [p for p in self.changes.paths if p == source or p.startswith(source + "/")]
                 reasons += _listed(hits, f"changed in locked path source {source}")
                 self.used.update(hits)
-        if scope.reads:
-            reads = PathMatcher.of(scope.reads, source=self.workspace.pyproject)
-            hits = [path for path in self.changes.local if reads(path)]
-            reasons += _listed(hits, "changed, and the session reads it")
-            self.used.update(hits)
         return reasons
+
+    def read_reasons(self, scope: Scope) -> list[str]:
+        """Rule 3: files the session declares it reads (``tests``, ``paths``)."""
+        if not scope.reads:
+            return []
+        reads = PathMatcher.of(scope.reads, source=self.workspace.pyproject)
+        hits = [path for path in self.changes.local if reads(path)]
+        self.used.update(hits)
+        return _listed(hits, "changed, and the session reads it")
 
 
 def _why_not(planner: _Planner, scope: Scope, lock_note: bool) -> list[str]:
@@ -555,12 +573,19 @@ def plan_affected(
     planner = _Planner(workspace, changes, old_lock, new_lock, diff)
     affected: list[str] = []
     reasons: dict[str, tuple[str, ...]] = {}
+    rules: dict[str, tuple[str, ...]] = {}
     for scope in scopes:
-        found = planner.lock_reasons(scope) + planner.file_reasons(scope)
-        found += changes.global_reasons
+        by_rule = {
+            RULES[0]: planner.lock_reasons(scope),
+            RULES[1]: planner.installed_reasons(scope),
+            RULES[2]: planner.read_reasons(scope),
+            RULES[3]: list(changes.global_reasons),
+        }
+        found = [reason for lines in by_rule.values() for reason in lines]
         if found:
             affected.append(scope.name)
             reasons[scope.name] = tuple(found)
+            rules[scope.name] = tuple(rule for rule, lines in by_rule.items() if lines)
         else:
             reasons[scope.name] = tuple(_why_not(planner, scope, lock_changed))
     outside = tuple(path for path in changes.unowned if path not in planner.used)

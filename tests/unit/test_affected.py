@@ -573,3 +573,13 @@ def test_an_extra_the_session_does_not_install_does_not_select_it(tmp_path: Path
     ]
     result = plan(workspace, "plugins/openai/x.py", new_lock=snapshot(data), scopes=scopes)
     assert result.affected == ("plugin-openai", "core_openai")
+
+
+def test_explain_and_json_name_the_rules_that_fired(workspace: Workspace) -> None:
+    result = plan(workspace, "packages/core/src/core/__init__.py", "ci/x.yml", new_lock=LOCK)
+    lines = result.explain().splitlines()
+    assert (
+        "app: affected (rule 2: a file of what it installs changed; rule 4: a global file "
+        "changed)" in lines
+    )
+    assert result.to_json()["rules"]["leaf"] == ["rule 4: a global file changed"]
