@@ -594,10 +594,9 @@ def plan_affected(
         members=tuple(scope.name for scope in scopes),
         affected=tuple(affected),
         reasons=reasons,
+        rules=rules,
         changed=paths,
-        outside=tuple(
-            p for p in outside if p not in {q for m in changes.owned.values() for q in m}
-        ),
+        outside=outside,
     )
 
 
