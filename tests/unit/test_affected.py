@@ -421,7 +421,10 @@ def test_explain_lists_every_member_and_the_files_that_affect_none(
 ) -> None:
     text = plan(workspace, "packages/leaf/a.py", "README.md").explain()
     assert text.splitlines()[0] == "app: not affected"
-    assert "leaf: affected\n  - changed: packages/leaf/a.py" in text
+    assert (
+        "leaf: affected (rule 2: a file of what it installs changed)\n"
+        "  - changed: packages/leaf/a.py"
+    ) in text
     assert text.splitlines()[-1] == "changed outside every member (affect none): README.md"
 
 
