@@ -1,26 +1,26 @@
-"""Which workspace members a change can break: changed files and lock changes -> members.
+"""Which sessions a change can break: changed files and lock changes -> affected rows.
 
-A pull request should run only the member sessions it can break. The rules, in order:
+A pull request should run only the sessions it can break. The planner decides per *scope*
+(:class:`~nox_workspace._scope.Scope`: one session, or one member's ``uv sync --package``),
+from what it syncs and reads. A scope is affected when:
 
-* A changed file under a member's folder affects that member; when folders nest, the longest
-  matching folder wins. A root that is a member owns every file no other member owns. A file
-  that was under a member's folder at the base revision counts for that member too (the old
-  folders come from the old ``uv.lock``), so a renamed member folder affects the member.
-* A change to the root ``pyproject.toml``, or to a file matched by a glob the user declares
-  global (``[tool.nox-workspace] global = [...]`` in the root ``pyproject.toml``, or
-  ``--global``), affects every member.
-* A change to ``uv.lock`` affects only the members whose locked closure changed: each
-  member's closure (``uv sync --package M`` with its default groups, the union over every
-  platform) is computed from the old and the new lock and compared as sets of (name, version,
-  source), and the locked entries of the packages in it (dependencies, markers, files) are
-  compared too. Peers select every member on any lock change; this is the point of the module.
-* Every member that depends on an affected member, transitively, through a dependency, an
-  extra or a dependency group, is affected.
-* Any other changed file (a README at a virtual root, say) affects no member.
+1. its locked closure changed: the closure of its ``Sync`` (union over every platform, tool
+   groups included) in the old and the new lock differs as sets of (name, version, source),
+   or a locked entry in it (dependencies, markers, files) changed. Scopes with equal syncs
+   share this work;
+2. a file of a member its closure installs changed (the longest member folder holding a file
+   owns it; a root member owns what no other member owns; a file in a member's folder at the
+   base revision, from the old lock, counts too), or a file of a locked path source in it;
+3. a file it reads changed (``tests`` and ``paths`` of ``[tool.nox-workspace]``);
+4. a global file changed: ``uv.toml``, ``.python-version``, the declared ``global`` globs
+   (the noxfile among them, for the matrix), and the root ``pyproject.toml`` when one of its
+   global tables changed (:data:`~nox_workspace._scope.GLOBAL_TABLES`).
 
-The core (:func:`plan_affected`) is pure: it takes the changed paths and the two locks as
-data. :func:`affected_since` asks git (through ``_git``, the only git caller) what changed
-and, only when ``uv.lock`` changed, for the lock at the base revision.
+Any other changed file affects nothing. The row keys of ``_matrix`` hash the same inputs.
+The core (:func:`plan_affected`) is pure: it takes the changed paths, both locks and the
+root's tables as data. :func:`affected_since` asks git (through ``_git``, the only git
+caller) what changed and, when ``uv.lock`` or the root ``pyproject.toml`` changed, for that
+file at the base revision.
 """
 
 from __future__ import annotations

@@ -15,20 +15,23 @@ Nox runs it. A row has:
 * ``key``: a cache key (below);
 * ``tags``: the session's Nox tags.
 
-``key`` is the first 16 hex digits of a SHA-256 over, and only over:
+``key`` is the first 16 hex digits of a SHA-256 over, and only over, the inputs the affected
+rules read (``_scope`` names them, ``_affected`` decides with them):
 
 * the row's session: its name, function, Python, tags, strictness, whether it is the union,
   and every field of its :class:`~nox_workspace.Sync`;
-* the global files: the root ``pyproject.toml``, the files matched by the declared global
-  globs, and the noxfile that registered the session;
-* the content of every file under the member's folder and under the folder of every member
-  it depends on, transitively (all members for the union): files git tracks or would track
-  (untracked but not ignored), as git blob ids of their working-tree content; outside a git
-  repository, every file below the root except ``.git``, ``.nox``, ``.venv``, ``.tox``,
-  ``__pycache__`` and tool caches. ``uv.lock`` is not among them:
-* the member's locked closure instead (``uv sync --package`` with the session's options, the
-  union over every platform): the name, version and source of each package, and a digest of
-  its locked entry (dependencies, markers, files and their hashes).
+* the global files: the root ``pyproject.toml``'s global tables, ``uv.toml``,
+  ``.python-version``, the files matched by the declared global globs, and the noxfile that
+  registered the session;
+* the content of every file of the members the session's closure installs (all members for
+  the union), of the locked path sources in it, and of the files it reads (``tests`` and
+  ``paths``): files git tracks or would track (untracked but not ignored), as git blob ids
+  of their working-tree content; outside a git repository, every file below the root except
+  ``.git``, ``.nox``, ``.venv``, ``.tox``, ``__pycache__`` and tool caches. ``uv.lock`` is
+  not among them:
+* the session's locked closure instead (its ``Sync``, tool groups included, the union over
+  every platform): the name, version and source of each package, and a digest of its
+  locked entry (dependencies, markers, files and their hashes).
 
 So ``key`` changes when something that can change the session's result changes, and stays the
 same when a lock change leaves the member's closure alone. A CI job can keep a marker in a
