@@ -27,16 +27,20 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
-from nox_workspace._closure import complete_edges, target_closure
-from nox_workspace._errors import ConfigError, LockError
+from nox_workspace._closure import complete_edges
+from nox_workspace._errors import ConfigError
 from nox_workspace._git import changes_since, file_at
 from nox_workspace._glob import PathMatcher, clean_relpath, member_folders, owner
-from nox_workspace._lock import Lock, LockedPackage, parse_lock
+from nox_workspace._lockdiff import (
+    Closure,
+    LockDiff,
+    LockSnapshot,
+    closure_in,
+    lock_reasons,
+    read_snapshot,
+)
 from nox_workspace._scope import (
     GLOBAL_FILES,
     ROOT_PYPROJECT,
@@ -46,7 +50,6 @@ from nox_workspace._scope import (
     path_sources,
     root_tables,
 )
-from nox_workspace._sync import Target
 from nox_workspace._toml import loads_toml
 from nox_workspace._workspace import Workspace
 
@@ -69,232 +72,6 @@ RULES = (
     "rule 3: a file it reads changed",
     "rule 4: a global file changed",
 )
-
-
-# --------------------------------------------------------------------------------------------
-# Locks as data
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockSnapshot:
-    """A parsed lock and its raw ``[[package]]`` tables, so entries can be compared.
-
-    ``header`` is everything but the packages and ``revision`` (``[manifest]``, conflicts,
-    ``requires-python``...): when it differs between two locks, every closure is compared.
-    """
-
-    lock: Lock
-    entries: Mapping[LockedPackage, Mapping[str, Any]] = field(hash=False)
-    header: Mapping[str, Any] = field(hash=False)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: Path) -> LockSnapshot:
-        """Index a lock mapping (what ``tomllib`` returns)."""
-        lock = parse_lock(data, path)
-        raw = data.get("package", [])
-        header = {key: value for key, value in data.items() if key not in ("package", "revision")}
-        return cls(lock=lock, entries=dict(zip(lock.packages, raw, strict=False)), header=header)
-
-    @classmethod
-    def from_bytes(cls, raw: bytes, path: Path | str) -> LockSnapshot:
-        """Parse lock file bytes; a lock that does not parse is a :class:`LockError`."""
-        return cls.from_mapping(loads_toml(raw, LockError, display=path), Path(path))
-
-    def member_folders(self) -> dict[str, str]:
-        """Member name -> its folder relative to the root, as this lock records it."""
-        members = set(self.lock.members)
-        folders: dict[str, str] = {}
-        for package, entry in self.entries.items():
-            if package.name in members and package.source in ("editable", "virtual", "directory"):
-                folder = entry.get("source", {}).get(package.source)
-                if isinstance(folder, str):
-                    folders[package.name] = clean_relpath(folder)
-        return folders
-
-
-_Closure = frozenset[LockedPackage]
-
-
-@dataclass(frozen=True, slots=True)
-class _LockDiff:
-    """Two locks and what differs between them, computed once for every member.
-
-    ``changed`` are the packages of the new lock whose entry is new or differs. When the
-    headers are equal and no virtual package changed (else ``exact``), the walk of a closure
-    reads only the entries of the packages it returns, so:
-
-    * a member that cannot reach a changed entry (``reaching``) has the same closure;
-    * a closure that holds no changed entry is the same in both locks;
-    * a closure that holds one is affected (it either holds a package the old one did not,
-      or a package whose locked entry changed);
-    * when every changed entry it holds is a ``bump`` (the only package of its name in both
-      locks, with the same dependencies, markers and forks as before: only version, source or
-      files differ), the old walk visits the same names, so the old closure is the new one
-      with the old packages in place: no second walk is needed to name the differences.
-    """
-
-    old: LockSnapshot
-    new: LockSnapshot
-    changed: frozenset[LockedPackage]
-    exact: bool
-    reaching: frozenset[str]
-    bumps: Mapping[LockedPackage, LockedPackage] = field(hash=False)
-    root: str | None = None
-
-    @classmethod
-    def of(
-        cls, old: LockSnapshot, new: LockSnapshot, *, exact: bool = False, root: str | None = None
-    ) -> _LockDiff:
-        """Compare two locks; ``exact=True`` turns the shortcuts off (for tests). ``root``
-        names a root member, whose groups any member's ``--group`` may fall back to."""
-        changed = frozenset(
-            package for package, entry in new.entries.items() if old.entries.get(package) != entry
-        )
-        removed_virtual = any(
-            package.source == "virtual" and new.entries.get(package) != entry
-            for package, entry in old.entries.items()
-        )
-        exact = (
-            exact
-            or old.header != new.header
-            or removed_virtual
-            or any(package.source == "virtual" for package in changed)
-        )
-        old_by_name: dict[str, list[LockedPackage]] = {}
-        for package in old.entries:
-            old_by_name.setdefault(package.name, []).append(package)
-        new_count: dict[str, int] = {}
-        for package in new.entries:
-            new_count[package.name] = new_count.get(package.name, 0) + 1
-        bumps: dict[LockedPackage, LockedPackage] = {}
-        for package in changed:
-            before = old_by_name.get(package.name, [])
-            if len(before) == 1 and new_count[package.name] == 1:
-                was = before[0]
-                if _shape(old.entries[was]) == _shape(new.entries[package]):
-                    bumps[package] = was
-        reaching = _reaching(new, {package.name for package in changed})
-        return cls(old, new, changed, exact, reaching, bumps, root)
-
-    def may_differ(self, target: Target) -> bool:
-        """Whether the target's closure can differ at all: it can reach a changed entry.
-
-        Tool groups and the root's groups hang off the root, which a member need not reach.
-        """
-        names = target.workspace.names if target.all_packages else target.names
-        return (
-            self.exact
-            or bool(target.sync.tool_groups)
-            or self.root_changed
-            or any(name in self.reaching or name not in self.new.lock.members for name in names)
-        )
-
-    @property
-    def root_changed(self) -> bool:
-        """Whether the entry of a root member changed (its groups serve every member)."""
-        return any(
-            package.source == "virtual" or package.name == self.root for package in self.changed
-        )
-
-
-_NOT_SHAPE = frozenset({"version", "source", "sdist", "wheels"})
-
-
-def _shape(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """What of a locked entry a closure walk reads: all but version, source and files."""
-    return {key: value for key, value in entry.items() if key not in _NOT_SHAPE}
-
-
-def _reaching(snapshot: LockSnapshot, targets: set[str]) -> frozenset[str]:
-    """Names of the packages from which one of ``targets`` can be reached through any edge.
-
-    Markers, extras and groups are ignored, so this over-approximates every closure walk:
-    a member outside it cannot have a changed package in its closure.
-    """
-    dependents: dict[str, list[str]] = {}
-    for package, entry in snapshot.entries.items():
-        lists: list[Any] = [entry.get("dependencies", ())]
-        for table in ("optional-dependencies", "dev-dependencies"):
-            lists.extend(entry.get(table, {}).values())
-        for edges in lists:
-            for edge in edges:
-                dependents.setdefault(canonicalize_name(edge["name"]), []).append(package.name)
-    seen = set(targets)
-    stack = list(targets)
-    while stack:
-        for parent in dependents.get(stack.pop(), ()):
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return frozenset(seen)
-
-
-def _closure(snapshot: LockSnapshot, target: Target) -> _Closure | str:
-    """The target's closure with its tool groups (union over platforms), or why not."""
-    try:
-        return frozenset(target_closure(snapshot.lock, target, None))
-    except LockError as error:
-        return error.problem
-
-
-def _show(package: LockedPackage) -> str:
-    return f"{package.name} {package.version}" if package.version else package.name
-
-
-def _moved(was: LockedPackage, now: LockedPackage) -> str:
-    """``uv.lock: gamma 1.0 -> 2.0`` (with the source kinds when they differ)."""
-    left, right = was.version or "", now.version or ""
-    if was.source != now.source:
-        left, right = f"{left} ({was.source})".strip(), f"{right} ({now.source})".strip()
-    return f"uv.lock: {now.name} {left} -> {right}"
-
-
-def _new_entry(package: LockedPackage) -> str:
-    return f"uv.lock: {_show(package)} has a new locked entry (dependencies, markers or files)"
-
-
-def _by_package(package: LockedPackage) -> tuple[str, str]:
-    return (package.name, package.version or "")
-
-
-def _lock_reasons(
-    target: Target, diff: _LockDiff, after: _Closure | str | None = None
-) -> list[str]:
-    """How the target's locked closure differs between two locks (empty: it does not).
-
-    ``after`` is its closure in the new lock when the caller has it already.
-    """
-    if not diff.may_differ(target):
-        return []
-    after = _closure(diff.new, target) if after is None else after
-    if isinstance(after, str):
-        return [f"uv.lock: its closure cannot be computed now ({after})"]
-    hit = after & diff.changed
-    shortcut = not diff.exact and not diff.root_changed and not target.sync.tool_groups
-    if shortcut and not hit:
-        return []
-    if shortcut and all(package in diff.bumps for package in hit):
-        ordered = sorted(hit, key=_by_package)
-        moved = [_moved(diff.bumps[p], p) for p in ordered if diff.bumps[p] != p]
-        return moved + [_new_entry(p) for p in ordered if diff.bumps[p] == p]
-    before = _closure(diff.old, target)
-    if isinstance(before, str):
-        if any(name not in diff.old.lock.members for name in target.names):
-            return ["uv.lock: the member was not in the lock at the base revision"]
-        return [f"uv.lock: its closure could not be computed at the base revision ({before})"]
-    reasons: list[str] = []
-    old_by_name = {package.name: package for package in before - after}
-    new_by_name = {package.name: package for package in after - before}
-    for name in sorted(old_by_name.keys() | new_by_name.keys()):
-        was, now = old_by_name.get(name), new_by_name.get(name)
-        if was is not None and now is not None:
-            reasons.append(_moved(was, now))
-        elif now is not None:
-            reasons.append(f"uv.lock: + {_show(now)}")
-        elif was is not None:
-            reasons.append(f"uv.lock: - {_show(was)}")
-    reasons += [_new_entry(p) for p in sorted(after & before & diff.changed, key=_by_package)]
-    return reasons
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,15 +246,15 @@ class _Planner:
     changes: _Changes
     old_lock: LockSnapshot | None
     new_lock: LockSnapshot | None
-    diff: _LockDiff | None
-    closures: dict[Hashable, _Closure | None] = field(default_factory=dict)
+    diff: LockDiff | None
+    closures: dict[Hashable, Closure | None] = field(default_factory=dict)
     lock_notes: dict[Hashable, list[str]] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
-    def closure(self, scope: Scope) -> _Closure | None:
+    def closure(self, scope: Scope) -> Closure | None:
         key = scope.closure_key
         if key not in self.closures:
-            found = _closure(self.new_lock, scope.target) if self.new_lock else None
+            found = closure_in(self.new_lock, scope.target) if self.new_lock else None
             self.closures[key] = None if isinstance(found, str) else found
         return self.closures[key]
 
@@ -492,7 +269,7 @@ class _Planner:
         key = scope.closure_key
         if key not in self.lock_notes:
             after = self.closure(scope)
-            self.lock_notes[key] = _lock_reasons(scope.target, self.diff, after)
+            self.lock_notes[key] = lock_reasons(scope.target, self.diff, after)
         return self.lock_notes[key]
 
     def installed_reasons(self, scope: Scope) -> list[str]:
@@ -569,7 +346,7 @@ def plan_affected(
     diff = None
     if lock_changed and old_lock is not None and new_lock is not None:
         root_member = workspace.root_member
-        diff = _LockDiff.of(old_lock, new_lock, root=root_member.name if root_member else None)
+        diff = LockDiff.of(old_lock, new_lock, root=root_member.name if root_member else None)
     planner = _Planner(workspace, changes, old_lock, new_lock, diff)
     affected: list[str] = []
     reasons: dict[str, tuple[str, ...]] = {}
@@ -617,15 +394,6 @@ def root_change(workspace: Workspace, before: bytes | None, since: str) -> RootC
     return RootChange(before=old, now=root_tables(now, extra))
 
 
-def read_snapshot(path: Path) -> LockSnapshot | None:
-    """The lock at ``path`` now, or ``None`` when there is none."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    return LockSnapshot.from_bytes(raw, path)
-
-
 def affected_since(
     workspace: Workspace,
     since: str,
@@ -633,13 +401,17 @@ def affected_since(
     untracked: bool = True,
     extra_globals: Sequence[str] = (),
     scopes: Sequence[Scope] | None = None,
+    new_lock: LockSnapshot | None = None,
 ) -> Affected:
-    """The scopes (default: the members) affected by the change from ``since`` to now."""
+    """The scopes (default: the members) affected by the change from ``since`` to now.
+
+    ``new_lock`` is the lock as it is now when the caller parsed it already.
+    """
     workspace = complete_edges(workspace)
     globs = (*workspace.settings.global_globs, *extra_globals)
     changes = changes_since(workspace.root, since, untracked=untracked)
     old: LockSnapshot | None = None
-    new = read_snapshot(workspace.lock_path)
+    new = new_lock if new_lock is not None else read_snapshot(workspace.lock_path)
     if LOCK_FILE in changes.paths:
         raw_old = file_at(workspace.root, changes, LOCK_FILE)
         if raw_old is not None:

@@ -40,9 +40,7 @@ cache under ``key`` once the session passed, and skip the session when the marke
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
-import hashlib
 import json
 import os
 import re
@@ -53,26 +51,15 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from nox_workspace._affected import (
-    LOCK_FILE,
     Affected,
-    LockSnapshot,
     affected_since,
-    read_snapshot,
-    root_change,
 )
-from nox_workspace._closure import complete_edges, target_closure
-from nox_workspace._errors import ConfigError, LockError
-from nox_workspace._git import FileIndexer, file_blob, file_index
-from nox_workspace._glob import PathMatcher, escape_glob, member_folders, owner
-from nox_workspace._lock import LockedPackage
+from nox_workspace._closure import target_closure
+from nox_workspace._errors import ConfigError
+from nox_workspace._git import FileIndexer, file_index
+from nox_workspace._keys import KeyState, key_state, noxfile_global, row_key
 from nox_workspace._registry import GeneratedSession
-from nox_workspace._scope import (
-    GLOBAL_FILES,
-    ROOT_PYPROJECT,
-    Scope,
-    installed_members,
-    path_sources,
-)
+from nox_workspace._scope import Scope
 from nox_workspace._workspace import Workspace
 
 __all__ = [
@@ -99,8 +86,6 @@ GITLAB_TEMPLATE_JOB: Final = ".nox-workspace-member"
 #: GitHub refuses a matrix of more than this many jobs.
 GITHUB_MAX_JOBS: Final = 256
 
-_KEY_SCHEMA: Final = 1
-_KEY_LENGTH: Final = 16
 _GITLAB_RESERVED: Final = frozenset(
     {
         "after_script",
@@ -154,118 +139,6 @@ class Row:
         }
 
 
-# --------------------------------------------------------------------------------------------
-# Files and their digests
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _WorkspaceState:
-    """What the keys of one workspace's rows are made of, computed once per workspace.
-
-    ``files`` are the workspace's files (path -> blob id) that no global rule takes;
-    digests of members, path sources and read globs are computed once each, on demand.
-    """
-
-    workspace: Workspace
-    lock: LockSnapshot
-    files: Mapping[str, str]
-    member_digests: Mapping[str, str]
-    global_digest: str
-    _entry_digests: dict[LockedPackage, str] = field(default_factory=dict)
-    _glob_digests: dict[tuple[str, ...], str] = field(default_factory=dict)
-
-    def closure_digest(self, packages: Sequence[LockedPackage]) -> list[list[str | None]]:
-        rows: list[list[str | None]] = []
-        for package in packages:
-            digest = self._entry_digests.get(package)
-            if digest is None:
-                entry = self.lock.entries.get(package, {})
-                text = json.dumps(entry, sort_keys=True, default=str)
-                digest = hashlib.sha256(text.encode()).hexdigest()
-                self._entry_digests[package] = digest
-            rows.append([package.name, package.version, package.source, digest])
-        return rows
-
-    def globs_digest(self, globs: tuple[str, ...]) -> str:
-        """The files matching ``globs`` (path sources, what a session reads), as one digest."""
-        if not globs:
-            return ""
-        digest = self._glob_digests.get(globs)
-        if digest is None:
-            matches = PathMatcher.of(globs, source=self.workspace.pyproject)
-            parts = [f"{path}\0{blob}" for path, blob in self.files.items() if matches(path)]
-            digest = _digest(parts)
-            self._glob_digests[globs] = digest
-        return digest
-
-
-def _digest(parts: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def _state(
-    workspace: Workspace,
-    extra_globals: Sequence[str],
-    outside_files: Sequence[Path],
-    files: FileIndexer,
-) -> _WorkspaceState:
-    lock = read_snapshot(workspace.lock_path)
-    if lock is None:
-        raise LockError(
-            "does not exist", path=workspace.lock_path, hint="run `uv lock` in the workspace root"
-        )
-    is_global = PathMatcher.of(
-        (*GLOBAL_FILES, *workspace.settings.global_globs, *extra_globals),
-        source=workspace.pyproject,
-    )
-    folders = member_folders({member.name: member.relpath for member in workspace.members})
-    per_member: dict[str, list[str]] = {member.name: [] for member in workspace.members}
-    root = root_change(workspace, None, "").now or {}
-    global_parts = [f"{ROOT_PYPROJECT} [{name}]\0{text}" for name, text in sorted(root.items())]
-    rest: dict[str, str] = {}
-    for path, blob in sorted(files(workspace.root).items()):
-        if path in (LOCK_FILE, ROOT_PYPROJECT):
-            continue
-        if is_global(path):
-            global_parts.append(f"{path}\0{blob}")
-            continue
-        rest[path] = blob
-        holder = owner(path, folders)
-        if holder is not None:
-            per_member[holder].append(f"{path}\0{blob}")
-    for outside in outside_files:
-        global_parts.append(f"{outside.as_posix()}\0{file_blob(outside)}")
-    # The state's workspace has the edges only the lock shows (members with dynamic deps).
-    return _WorkspaceState(
-        workspace=complete_edges(workspace, lock.lock),
-        lock=lock,
-        files=rest,
-        member_digests={name: _digest(parts) for name, parts in per_member.items()},
-        global_digest=_digest(global_parts),
-    )
-
-
-def _noxfile_global(workspace: Workspace, noxfile: Path | None) -> tuple[list[str], list[Path]]:
-    """The noxfile as a global glob when it is inside the root, else as an outside file."""
-    if noxfile is None:
-        return [], []
-    resolved = noxfile.resolve()
-    try:
-        relative = resolved.relative_to(workspace.root.resolve()).as_posix()
-    except ValueError:
-        return [], [resolved]
-    return [escape_glob(relative)], []
-
-
-# --------------------------------------------------------------------------------------------
-# Rows
-
-
-def _sync_fields(session: GeneratedSession) -> dict[str, Any]:
-    sync = session.target.sync
-    return {item.name: getattr(sync, item.name) for item in dataclasses.fields(sync)}
-
-
 def build_rows(
     generated: Sequence[GeneratedSession],
     *,
@@ -273,15 +146,16 @@ def build_rows(
     noxfile: Path | None = None,
     extra_globals: Sequence[str] = (),
     files: FileIndexer | None = None,
+    states: dict[Path, KeyState] | None = None,
 ) -> list[Row]:
     """A row per session as Nox runs it (per Python), member sessions first in noxfile order.
 
     Union sessions are left out unless ``union``. ``noxfile`` is the file that registered
     the sessions: it counts among the global files of every key. ``files`` lists a
-    workspace's files with their blob ids (default :func:`file_index`).
+    workspace's files with their blob ids (default :func:`file_index`). ``states``, when
+    given, receives each workspace's key state (its parsed lock, for the planner).
     """
-    # One loop on purpose: the key's payload is easiest to audit in one place.
-    states: dict[Path, _WorkspaceState] = {}
+    states = {} if states is None else states
     rows: list[Row] = []
     ordered = [g for g in generated if not g.target.all_packages]
     if union:
@@ -291,36 +165,16 @@ def build_rows(
         workspace = target.workspace
         state = states.get(workspace.root)
         if state is None:
-            globs, outside = _noxfile_global(workspace, noxfile)
-            state = _state(workspace, [*extra_globals, *globs], outside, files or file_index)
+            globs, outside = noxfile_global(workspace, noxfile)
+            state = key_state(workspace, [*extra_globals, *globs], outside, files or file_index)
             states[workspace.root] = state
         if target.all_packages:
             member, path = UNION_MEMBER, "."
         else:
             member, path = target.member.name, target.member.relpath
-        scope = Scope.of(session.name, target, session.function)
         closure = target_closure(state.lock.lock, target, None)
-        names = sorted(installed_members(state.workspace, target, closure))
-        sources = path_sources(state.workspace, closure, state.lock.entries)
         for nox_name, python in session.nox_names():
-            # Exactly the inputs the affected rules read (see _scope): equal keys, unaffected.
-            payload = {
-                "schema": _KEY_SCHEMA,
-                "session": nox_name,
-                "function": session.function,
-                "python": python,
-                "tags": list(session.tags),
-                "strict": session.strict,
-                "union": target.all_packages,
-                "sync": _sync_fields(session),
-                "global": state.global_digest,
-                "members": [[name, state.member_digests.get(name, "")] for name in names],
-                "sources": [sources, state.globs_digest(tuple(escape_glob(s) for s in sources))],
-                "reads": [scope.reads, state.globs_digest(scope.reads)],
-                "closure": state.closure_digest(closure),
-            }
-            text = json.dumps(payload, sort_keys=True, default=list)
-            key = hashlib.sha256(text.encode()).hexdigest()[:_KEY_LENGTH]
+            key = row_key(state, session, nox_name, python, closure)
             rows.append(
                 Row(
                     member=member,
@@ -604,8 +458,14 @@ def run_matrix(
             hint="decorate a session function with @nox_workspace.session",
         )
 
+    states: dict[Path, KeyState] = {}
     rows = build_rows(
-        generated, union=options.union, noxfile=noxfile, extra_globals=options.globals, files=files
+        generated,
+        union=options.union,
+        noxfile=noxfile,
+        extra_globals=options.globals,
+        files=files,
+        states=states,
     )
     chosen = None
     if options.members:
@@ -618,13 +478,14 @@ def run_matrix(
     affected: Affected | None = None
     if options.since is not None:
         workspace = _one_workspace(generated, "--since")
-        globs, _ = _noxfile_global(workspace, noxfile)
+        globs, _ = noxfile_global(workspace, noxfile)
         affected = affected_since(
             workspace,
             options.since,
             untracked=options.untracked,
             extra_globals=[*options.globals, *globs],
             scopes=row_scopes(generated, rows),
+            new_lock=states[workspace.root].lock if workspace.root in states else None,
         )
         rows = keep_affected(rows, affected)
         if options.explain:

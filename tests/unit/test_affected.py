@@ -15,17 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nox_workspace._affected import (
-    Affected,
-    LockSnapshot,
-    RootChange,
-    _lock_reasons,
-    _LockDiff,
-    plan_affected,
-)
+from nox_workspace._affected import Affected, LockSnapshot, RootChange, plan_affected
 from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
 from nox_workspace._git import _relative
+from nox_workspace._lockdiff import LockDiff, lock_reasons
 from nox_workspace._scope import Scope, member_scopes, root_tables
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Workspace, discover
@@ -390,11 +384,11 @@ def test_the_lock_rule_agrees_with_comparing_every_closure_in_both_locks(
         if any(reason.startswith("uv.lock") for reason in result.reasons[name])
     }
     assert by_lock == expected
-    fast = _LockDiff.of(snapshot(old), snapshot(new))
-    slow = _LockDiff.of(snapshot(old), snapshot(new), exact=True)
+    fast = LockDiff.of(snapshot(old), snapshot(new))
+    slow = LockDiff.of(snapshot(old), snapshot(new), exact=True)
     for member in workspace.members:
         target = Target(workspace=workspace, members=(member,), sync=Sync())
-        assert _lock_reasons(target, fast) == _lock_reasons(target, slow)
+        assert lock_reasons(target, fast) == lock_reasons(target, slow)
 
 
 # --------------------------------------------------------------------------------------------
