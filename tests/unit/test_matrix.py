@@ -7,6 +7,7 @@ file index (path -> blob id), so no git runs here.
 from __future__ import annotations
 
 import json
+import tempfile
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 import nox.registry
 import pytest
 import tomlkit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nox_workspace._affected import plan_affected, read_snapshot
+from nox_workspace._affected import plan_affected, read_snapshot, root_change
 from nox_workspace._cli import load_noxfile
 from nox_workspace._errors import ConfigError, DiscoveryError
 from nox_workspace._git import _blob_id, _walk_index
@@ -459,3 +462,91 @@ def test_noxfile_prints_stay_off_stdout(root: Path, capsys: pytest.CaptureFixtur
     captured = capsys.readouterr()
     assert "hello from the noxfile" in captured.err
     assert "hello from the noxfile" not in captured.out
+
+
+# --------------------------------------------------------------------------------------------
+# Keys and the affected rules read the same inputs
+
+EDITS = {
+    "core file": ("packages/core/src/core/__init__.py", None),
+    "bar file": ("packages/bar/src/bar/__init__.py", None),
+    "tool's tests at the root": ("tests/tool/test_tool.py", None),
+    "docs": ("docs/index.md", None),
+    "uv.toml": ("uv.toml", None),
+    "noxfile": ("noxfile.py", None),
+    "root [tool.ruff]": ("pyproject.toml", "[tool.ruff]\nline-length = 80\n"),
+    "root [tool.uv]": ("pyproject.toml", "[tool.uv]\nno-build = true\n"),
+    "root [tool.pytest]": ("pyproject.toml", '[tool.pytest.ini_options]\naddopts = "-q"\n'),
+}
+BUMPS = {"gamma": {"gamma": "2.0"}, "zeta": {"zeta": "2.0"}, "none": {}}
+
+
+def equivalence_root(folder: Path) -> Path:
+    """The ``root`` fixture's workspace, with tool's tests kept at the root."""
+    tool = member_toml(
+        "tool",
+        groups={"test": ["zeta"]},
+        extra_toml='[tool.nox-workspace]\ntests = ["../../tests/tool"]\n',
+    )
+    write_tree(
+        folder,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
+            "packages/app/pyproject.toml": member_toml(
+                "app", dependencies=["core"], workspace_sources=["core"]
+            ),
+            "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
+            "packages/tool/pyproject.toml": tool,
+            "noxfile.py": NOXFILE,
+        },
+    )
+    write_lock(folder)
+    return folder
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    edits=st.sets(st.sampled_from(sorted(EDITS)), max_size=3),
+    bump=st.sampled_from(sorted(BUMPS)),
+)
+def test_a_key_changes_exactly_when_its_session_is_affected(edits: set[str], bump: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = equivalence_root(Path(folder))
+        base_files = {**FILES, "tests/tool/test_tool.py": "t0"}
+        generated = load(root)
+        before = build_rows(
+            generated, union=True, noxfile=root / "noxfile.py", files=lambda _: base_files
+        )
+        old_lock = read_snapshot(root / "uv.lock")
+        old_pyproject = (root / "pyproject.toml").read_bytes()
+
+        files, changed = dict(base_files), set()
+        for name in sorted(edits):
+            path, table = EDITS[name]
+            changed.add(path)
+            if table is None:
+                files[path] = files.get(path, "") + "+"
+            else:
+                with (root / "pyproject.toml").open("a", encoding="utf-8") as handle:
+                    handle.write(table)
+        if BUMPS[bump]:
+            write_lock(root, **BUMPS[bump])
+            changed.add("uv.lock")
+        generated = load(root)
+        after = build_rows(
+            generated, union=True, noxfile=root / "noxfile.py", files=lambda _: files
+        )
+        workspace = discover(root)
+        result = plan_affected(
+            workspace,
+            changed,
+            old_lock=old_lock,
+            new_lock=read_snapshot(root / "uv.lock"),
+            global_globs=("noxfile.py",),
+            scopes=row_scopes(generated, after),
+            root=root_change(workspace, old_pyproject, "base"),
+        )
+        keys_before = {row.session: row.key for row in before}
+        moved = {row.scope for row in after if keys_before[row.session] != row.key}
+        assert moved == set(result.affected), result.explain()
