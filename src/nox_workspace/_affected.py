@@ -8,9 +8,9 @@ from what it syncs and reads. A scope is affected when:
    groups included) in the old and the new lock differs as sets of (name, version, source),
    or a locked entry in it (dependencies, markers, files) changed. Scopes with equal syncs
    share this work;
-2. a file of a member its closure installs changed (the longest member folder holding a file
-   owns it; a root member owns what no other member owns; a file in a member's folder at the
-   base revision, from the old lock, counts too), or a file of a locked path source in it;
+2. a file of a member its closure installs changed (``_scope.file_owner`` says whose a file
+   is; a file in a member's folder at the base revision, from the old lock, counts too), or
+   a file of a locked path source in it;
 3. a file it reads changed (``tests`` and ``paths`` of ``[tool.nox-workspace]``);
 4. a global file changed: ``uv.toml``, ``.python-version``, the declared ``global`` globs
    (the noxfile among them, for the matrix), and the root ``pyproject.toml`` when one of its
@@ -45,6 +45,7 @@ from nox_workspace._scope import (
     GLOBAL_FILES,
     ROOT_PYPROJECT,
     Scope,
+    file_owner,
     installed_members,
     member_scopes,
     path_sources,
@@ -189,7 +190,7 @@ def _sort_changes(
 ) -> _Changes:
     """Global files, each member's files (its folder now and at the base), and the rest."""
     members = {member.name: member for member in workspace.members}
-    current = member_folders({member.name: member.relpath for member in workspace.members})
+    current = file_owner(workspace)
     old_folders: tuple[tuple[str, str], ...] = ()
     if old_lock is not None:
         previous = {
@@ -220,7 +221,7 @@ def _sort_changes(
             global_hits.append(path)
             global_paths.add(path)
             continue
-        holder = owner(path, current)
+        holder = current(path)
         if holder is not None:
             owned[holder].append(path)
         elif (holder := owner(path, old_folders)) is not None:

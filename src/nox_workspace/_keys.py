@@ -21,7 +21,7 @@ from nox_workspace._affected import LOCK_FILE, read_snapshot, root_change
 from nox_workspace._closure import complete_edges
 from nox_workspace._errors import LockError
 from nox_workspace._git import FileIndexer, file_blob
-from nox_workspace._glob import PathMatcher, escape_glob, member_folders, owner
+from nox_workspace._glob import PathMatcher, escape_glob
 from nox_workspace._lock import LockedPackage
 from nox_workspace._lockdiff import LockSnapshot
 from nox_workspace._registry import GeneratedSession
@@ -29,6 +29,7 @@ from nox_workspace._scope import (
     GLOBAL_FILES,
     ROOT_PYPROJECT,
     Scope,
+    file_owner,
     installed_members,
     path_sources,
 )
@@ -101,7 +102,7 @@ def key_state(
         (*GLOBAL_FILES, *workspace.settings.global_globs, *extra_globals),
         source=workspace.pyproject,
     )
-    folders = member_folders({member.name: member.relpath for member in workspace.members})
+    owner_of = file_owner(workspace)
     per_member: dict[str, list[str]] = {member.name: [] for member in workspace.members}
     root = root_change(workspace, None, "").now or {}
     global_parts = [f"{ROOT_PYPROJECT} [{name}]\0{text}" for name, text in sorted(root.items())]
@@ -113,7 +114,7 @@ def key_state(
             global_parts.append(f"{path}\0{blob}")
             continue
         rest[path] = blob
-        holder = owner(path, folders)
+        holder = owner_of(path)
         if holder is not None:
             per_member[holder].append(f"{path}\0{blob}")
     for outside in outside_files:

@@ -176,7 +176,8 @@ def test_a_path_that_only_starts_like_a_member_folder_is_not_in_it(workspace: Wo
 
 
 def test_a_root_member_owns_what_no_other_member_owns(tmp_path: Path) -> None:
-    """With nested folders the longest wins: the root member only gets the rest."""
+    """With nested folders the longest wins; the root member gets its files at the root and
+    its package folders, not other root folders such as ``tests/`` or ``docs/``."""
     write_tree(
         tmp_path,
         {
@@ -189,6 +190,9 @@ def test_a_root_member_owns_what_no_other_member_owns(tmp_path: Path) -> None:
     workspace = discover(tmp_path)
     assert plan(workspace, "libs/lib/x.py").affected == ("lib",)
     assert plan(workspace, "src/app/x.py").affected == ("app",)
+    assert plan(workspace, "app/x.py").affected == ("app",)
+    assert plan(workspace, "README.md").affected == ("app",)
+    assert plan(workspace, "docs/x.md").affected == ()
     assert "changed: uv.lock" not in plan(workspace, "uv.lock").reasons["app"]
     assert plan(workspace, "../elsewhere/x.py").outside == ("../elsewhere/x.py",)
 
