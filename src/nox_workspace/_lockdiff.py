@@ -129,9 +129,17 @@ class LockDiff:
     def may_differ(self, target: Target) -> bool:
         """Whether the target's closure can differ at all: it can reach a changed entry.
 
-        Tool groups and the root's groups hang off the root, which a member need not reach.
+        Tool groups and the root's groups hang off the root, which a member need not reach:
+        a member's ``--group G`` that the member lacks is the root's ``G`` (as uv looks it
+        up), so the root's reach counts for it.
         """
-        names = target.workspace.names if target.all_packages else target.names
+        names = list(target.workspace.names if target.all_packages else target.names)
+        defaults = target.default_groups
+        wanted = [*target.sync.groups, *(defaults if isinstance(defaults, tuple) else ())]
+        if self.root is not None and any(
+            group not in member.dependency_groups for member in target.members for group in wanted
+        ):
+            names.append(self.root)
         return (
             self.exact
             or bool(target.sync.tool_groups)
