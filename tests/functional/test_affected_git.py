@@ -336,3 +336,70 @@ def test_the_matrix_session_runs_in_nox_without_a_venv(repo: Path, env: dict[str
         check=True,
     )
     assert "matrix" not in {row["session"] for row in json.loads(listed.stdout)}
+
+
+# --------------------------------------------------------------------------------------------
+# A core package with an extra per plugin (livekit-agents' shape)
+
+PLUGINS = 6
+PLUGIN_NOXFILE = """
+import nox_workspace
+from nox_workspace import Sync
+
+
+@nox_workspace.session()
+def test(session, target):
+    '''Each member, as uv sync --package installs it.'''
+
+
+@nox_workspace.session(sync=Sync(extras=["p2"]), members=["core"])
+def p2(session, target):
+    '''The core with one plugin's extra.'''
+"""
+
+
+@pytest.fixture
+def plugins(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> Path:
+    """``core`` declares an extra per plugin; each plugin needs ``core``; locked by uv."""
+    root = tmp_path / "plugins"
+    names = [f"plugin-p{index}" for index in range(PLUGINS)]
+    tree = {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["core", "plugins/*"]\n[tool.uv]\n'
+        + offline_index(wheelhouse),
+        "noxfile.py": PLUGIN_NOXFILE,
+        ".gitignore": ".nox/\n.venv/\n__pycache__/\n",
+        "core/pyproject.toml": member_toml(
+            "core",
+            dependencies=["alpha"],
+            extras={name.removeprefix("plugin-"): [name] for name in names},
+            workspace_sources=names,
+        ),
+    }
+    for name in names:
+        tree[f"plugins/{name}/pyproject.toml"] = member_toml(
+            name, dependencies=["core"], workspace_sources=["core"]
+        )
+    write_tree(root, tree)
+    package_sources(root, "core", "core")
+    for name in names:
+        package_sources(root, f"plugins/{name}", name)
+    run_uv(["lock"], root, env)
+    git_commit_all(root, "base")
+    git(root, "tag", "base")
+    return root
+
+
+def test_a_plugin_edit_selects_the_sessions_that_install_it_not_every_plugin(
+    plugins: Path,
+) -> None:
+    before = {row["session"]: row["key"] for row in matrix(plugins)}
+    edit(plugins, "plugins/plugin-p2/src/plugin_p2/__init__.py")
+    rows = matrix(plugins, "--since", "base")
+    assert [row["session"] for row in rows] == ["test-plugin-p2", "p2-core"]
+    after = {row["session"]: row["key"] for row in matrix(plugins)}
+    assert {name for name in before if before[name] != after[name]} == {
+        "test-plugin-p2",
+        "p2-core",
+    }
+    assert affected(plugins)["affected"] == ["plugin-p2"]
+    assert affected(plugins, "--extra", "p2")["affected"] == ["core", "plugin-p2"]
