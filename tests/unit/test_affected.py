@@ -584,3 +584,42 @@ def test_explain_and_json_name_the_rules_that_fired(workspace: Workspace) -> Non
         "changed)" in lines
     )
     assert result.to_json()["rules"]["leaf"] == ["rule 4: a global file changed"]
+
+
+def test_a_group_the_member_lacks_is_the_root_members_and_its_bumps_count(
+    tmp_path: Path,
+) -> None:
+    """``--group dev`` of a member without ``dev`` installs the root member's ``dev``: a bump
+    there affects that session, though the member itself cannot reach the package."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": member_toml(
+                "app",
+                groups={"dev": ["alpha"]},
+                extra_toml='[tool.uv.workspace]\nmembers = ["libs/*"]\n',
+            ),
+            "libs/lib/pyproject.toml": member_toml("lib"),
+        },
+    )
+    workspace = discover(tmp_path)
+
+    def lock(alpha: str) -> LockSnapshot:
+        return snapshot(
+            {
+                "version": 1,
+                "revision": 3,
+                "requires-python": ">=3.10",
+                "manifest": {"members": ["app", "lib"]},
+                "package": [
+                    registry("alpha", alpha),
+                    editable("app", ".", groups={"dev": ["alpha"]}),
+                    editable("lib", "libs/lib"),
+                ],
+            }
+        )
+
+    scopes = scopes_of(workspace, "lib", plain=Sync(), dev=Sync(groups=["dev"]))
+    result = plan(workspace, "uv.lock", old_lock=lock("1.0"), new_lock=lock("2.0"), scopes=scopes)
+    assert result.affected == ("dev",)
+    assert result.reasons["dev"] == ("uv.lock: alpha 1.0 -> 2.0",)
