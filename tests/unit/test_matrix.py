@@ -73,7 +73,14 @@ def member(name: str, deps: list[str], groups: dict[str, list[str]] | None = Non
     return table
 
 
-def write_lock(root: Path, gamma: str = "1.0", zeta: str = "1.0") -> None:
+def write_lock(
+    root: Path,
+    gamma: str = "1.0",
+    zeta: str = "1.0",
+    *,
+    app: tuple[str, ...] = ("core",),
+    tool_test: tuple[str, ...] = ("zeta",),
+) -> None:
     """app needs core; tool's ``test`` group needs zeta; bar needs gamma."""
     data = {
         "version": 1,
@@ -84,10 +91,10 @@ def write_lock(root: Path, gamma: str = "1.0", zeta: str = "1.0") -> None:
             registry("beta", "1.0"),
             registry("gamma", gamma),
             registry("zeta", zeta),
-            member("app", ["core"]),
+            member("app", list(app)),
             member("bar", ["gamma"]),
             member("core", ["beta"]),
-            member("tool", [], {"test": ["zeta"]}),
+            member("tool", [], {"test": list(tool_test)}),
         ],
     }
     (root / "uv.lock").write_text(tomlkit.dumps(data), encoding="utf-8")
@@ -481,11 +488,13 @@ EDITS = {
 BUMPS = {"gamma": {"gamma": "2.0"}, "zeta": {"zeta": "2.0"}, "none": {}}
 
 
-def equivalence_root(folder: Path) -> Path:
-    """The ``root`` fixture's workspace, with tool's tests kept at the root."""
+def equivalence_root(folder: Path, shape: Mapping[str, tuple[str, ...]]) -> Path:
+    """The ``root`` fixture's workspace, with tool's tests kept at the root; ``shape`` says
+    what app needs and what tool's ``test`` group holds (members among them)."""
     tool = member_toml(
         "tool",
-        groups={"test": ["zeta"]},
+        groups={"test": list(shape["tool_test"])},
+        workspace_sources=[name for name in shape["tool_test"] if name == "core"],
         extra_toml='[tool.nox-workspace]\ntests = ["../../tests/tool"]\n',
     )
     write_tree(
@@ -494,25 +503,31 @@ def equivalence_root(folder: Path) -> Path:
             "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
             "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
             "packages/app/pyproject.toml": member_toml(
-                "app", dependencies=["core"], workspace_sources=["core"]
+                "app", dependencies=list(shape["app"]), workspace_sources=["core"]
             ),
             "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
             "packages/tool/pyproject.toml": tool,
             "noxfile.py": NOXFILE,
         },
     )
-    write_lock(folder)
+    write_lock(folder, app=shape["app"], tool_test=shape["tool_test"])
     return folder
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     edits=st.sets(st.sampled_from(sorted(EDITS)), max_size=3),
     bump=st.sampled_from(sorted(BUMPS)),
+    app=st.sampled_from([(), ("core",), ("core", "gamma")]),
+    tool_test=st.sampled_from([("zeta",), ("zeta", "core"), ("core",)]),
 )
-def test_a_key_changes_exactly_when_its_session_is_affected(edits: set[str], bump: str) -> None:
+def test_a_key_changes_exactly_when_its_session_is_affected(
+    edits: set[str], bump: str, app: tuple[str, ...], tool_test: tuple[str, ...]
+) -> None:
+    """On generated workspaces (what app needs, what tool's group installs) and changes."""
+    shape = {"app": app, "tool_test": tool_test}
     with tempfile.TemporaryDirectory() as folder:
-        root = equivalence_root(Path(folder))
+        root = equivalence_root(Path(folder), shape)
         base_files = {**FILES, "tests/tool/test_tool.py": "t0"}
         generated = load(root)
         before = build_rows(
@@ -531,7 +546,7 @@ def test_a_key_changes_exactly_when_its_session_is_affected(edits: set[str], bum
                 with (root / "pyproject.toml").open("a", encoding="utf-8") as handle:
                     handle.write(table)
         if BUMPS[bump]:
-            write_lock(root, **BUMPS[bump])
+            write_lock(root, **BUMPS[bump], app=app, tool_test=tool_test)
             changed.add("uv.lock")
         generated = load(root)
         after = build_rows(
