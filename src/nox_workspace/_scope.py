@@ -182,7 +182,8 @@ def path_sources(
     for package in closure:
         if package.name in members or package.source not in _LOCAL_SOURCES:
             continue
-        where = entries.get(package, {}).get("source", {}).get(package.source)
+        source = entries.get(package, {}).get("source")
+        where = source.get(package.source) if isinstance(source, Mapping) else None
         if isinstance(where, str):
             found.append(clean_relpath(where))
     return tuple(sorted(set(found)))
