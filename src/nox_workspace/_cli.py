@@ -102,7 +102,9 @@ def _add_selection_arguments(parser: argparse.ArgumentParser, *, all_groups: boo
     parser.add_argument("--all-extras", action="store_true", help="add every extra")
     if all_groups:
         parser.add_argument(
-            "--all-groups", action="store_true", help="add every group the member defines"
+            "--all-groups",
+            action="store_true",
+            help="add every group the member or the root defines",
         )
 
 
@@ -174,7 +176,7 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, since_required: boo
             "--since",
             metavar="REF",
             default=None,
-            help="keep only the rows of members affected by the change from git REF",
+            help="keep only the rows of sessions affected by the change from git REF",
         )
     scope = "" if since_required else "with --since: "
     parser.add_argument(

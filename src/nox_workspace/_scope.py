@@ -137,13 +137,14 @@ def member_scopes(
 
     Across members, a group or extra applies where it exists (a group: the member's or the
     root's, as uv looks it up), as ``check`` does; ``all_groups`` adds every group the
-    member defines. The member-wide ``tests`` and ``paths`` are what it reads.
+    member or the root defines (what ``uv sync --package M --all-groups`` installs). The
+    member-wide ``tests`` and ``paths`` are what it reads.
     """
     scopes = []
     for member in workspace.members:
         found = set(member.dependency_groups) | set(workspace.root_groups)
         chosen = [group for group in Sync(groups=groups).groups if group in found]
-        chosen += list(member.groups) if all_groups else []
+        chosen += sorted(found) if all_groups else []
         kept = [extra for extra in Sync(extras=extras).extras if extra in member.extras]
         sync = Sync(
             groups=tuple(dict.fromkeys(chosen)),

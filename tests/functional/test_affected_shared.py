@@ -92,6 +92,15 @@ def test_a_bump_of_a_group_package_selects_exactly_the_sessions_that_install_it(
                 installs.add(f"{function}-{member.name}")
     rows = matrix(workspace, "--since", "HEAD")
     assert {row["session"] for row in rows} == installs
+    every_group = set()
+    for member in discover(workspace).members:
+        exported = uv_export_packages(workspace, ["--package", member.name, "--all-groups"], env)
+        assert not isinstance(exported, str), exported
+        if ("pytest", "99.0") in exported:
+            every_group.add(member.name)
+    result = cli("affected", "--since", "HEAD", "--all-groups", "--json", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    assert set(json.loads(result.stdout)["affected"]) == every_group
     assert any(name.startswith("test-") for name in installs)
     assert not any(name.startswith("bare-pydantic-graph") for name in installs)
 
