@@ -250,6 +250,7 @@ class _Planner:
     diff: LockDiff | None
     closures: dict[Hashable, Closure | None] = field(default_factory=dict)
     lock_notes: dict[Hashable, list[str]] = field(default_factory=dict)
+    matchers: dict[tuple[str, ...], PathMatcher] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
     def closure(self, scope: Scope) -> Closure | None:
@@ -289,7 +290,7 @@ class _Planner:
             self.used.update(self.changes.owned[name], self.changes.owned_before[name])
         if closure is not None and self.new_lock is not None:
             for source in path_sources(self.workspace, closure, self.new_lock.entries):
-                hits = [p for p in self.changes.paths if p == source or p.startswith(source + "/")]
+                hits = [p for p in self.changes.local if p == source or p.startswith(source + "/")]
                 reasons += _listed(hits, f"changed in locked path source {source}")
                 self.used.update(hits)
         return reasons
@@ -298,7 +299,10 @@ class _Planner:
         """Rule 3: files the session declares it reads (``tests``, ``paths``)."""
         if not scope.reads:
             return []
-        reads = PathMatcher.of(scope.reads, source=self.workspace.pyproject)
+        reads = self.matchers.get(scope.reads)
+        if reads is None:
+            reads = PathMatcher.of(scope.reads, source=self.workspace.pyproject)
+            self.matchers[scope.reads] = reads
         hits = [path for path in self.changes.local if reads(path)]
         self.used.update(hits)
         return _listed(hits, "changed, and the session reads it")
