@@ -477,22 +477,38 @@ def run_matrix(
     total = len(rows)
     affected: Affected | None = None
     if options.since is not None:
-        workspace = _one_workspace(generated, "--since")
-        globs, _ = noxfile_global(workspace, noxfile)
-        affected = affected_since(
-            workspace,
-            options.since,
-            untracked=options.untracked,
-            extra_globals=[*options.globals, *globs],
-            scopes=row_scopes(generated, rows),
-            new_lock=states[workspace.root].lock if workspace.root in states else None,
-        )
+        affected = _plan_since(options.since, options, generated, rows, noxfile, states)
         rows = keep_affected(rows, affected)
         if options.explain:
             print(affected.explain(), file=err)
     elif options.explain:
         print("nox-workspace: --explain needs --since; every selected row is kept", file=err)
     return _render(options, rows, total, affected, template, environ, err)
+
+
+def _plan_since(
+    since: str,
+    options: MatrixOptions,
+    generated: Sequence[GeneratedSession],
+    rows: Sequence[Row],
+    noxfile: Path | None,
+    states: Mapping[Path, KeyState],
+) -> Affected:
+    """Which of the selected rows' sessions the change since ``since`` affects.
+
+    The lock the keys parsed is handed on, so it is read once.
+    """
+    workspace = _one_workspace(generated, "--since")
+    globs, _ = noxfile_global(workspace, noxfile)
+    state = states.get(workspace.root)
+    return affected_since(
+        workspace,
+        since,
+        untracked=options.untracked,
+        extra_globals=[*options.globals, *globs],
+        scopes=row_scopes(generated, rows),
+        new_lock=state.lock if state is not None else None,
+    )
 
 
 def _render(
