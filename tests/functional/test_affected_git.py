@@ -403,3 +403,39 @@ def test_a_plugin_edit_selects_the_sessions_that_install_it_not_every_plugin(
     }
     assert affected(plugins)["affected"] == ["plugin-p2"]
     assert affected(plugins, "--extra", "p2")["affected"] == ["core", "plugin-p2"]
+
+
+def test_a_locked_path_source_outside_the_members_affects_who_installs_it(
+    tmp_path: Path, wheelhouse: Path, env: dict[str, str]
+) -> None:
+    """``vendor/x`` is no member; uv locks it into ``leaf`` as a directory source."""
+    root = tmp_path / "vendored"
+    leaf = member_toml(
+        "leaf",
+        dependencies=["vendored"],
+        extra_toml='[tool.uv.sources]\nvendored = { path = "../../vendor/x" }\n',
+    )
+    write_tree(
+        root,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n[tool.uv]\n'
+            + offline_index(wheelhouse),
+            ".gitignore": ".nox/\n.venv/\n__pycache__/\n",
+            "packages/leaf/pyproject.toml": leaf,
+            "packages/other/pyproject.toml": member_toml("other"),
+            "vendor/x/pyproject.toml": member_toml("vendored"),
+        },
+    )
+    for folder, name in (("packages/leaf", "leaf"), ("packages/other", "other")):
+        package_sources(root, folder, name)
+    package_sources(root, "vendor/x", "vendored")
+    run_uv(["lock"], root, env)
+    assert 'source = { directory = "vendor/x" }' in (root / "uv.lock").read_text()
+    git_commit_all(root, "base")
+    git(root, "tag", "base")
+    edit(root, "vendor/x/src/vendored/__init__.py")
+    result = affected(root)
+    assert result["affected"] == ["leaf"]
+    assert result["reasons"]["leaf"] == [
+        "changed in locked path source vendor/x: vendor/x/src/vendored/__init__.py"
+    ]
