@@ -193,7 +193,8 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, since_required: boo
     parser.add_argument(
         "--explain",
         action="store_true",
-        help=f"{scope}say (on stderr, for the matrix) why each member is affected or not",
+        help=f"{scope}say (on stderr, for the matrix) for each row the rule that fired, "
+        "or why none did",
     )
 
 
