@@ -1,4 +1,4 @@
-"""How much ``affected --since`` costs on a large workspace, against its unavoidable floor.
+"""What ``affected --since`` and ``matrix --since`` cost on a large workspace, against a floor.
 
 The floor of any lock-aware answer is reading the lock twice (the base revision's and the
 working tree's) and asking git what changed. This script builds, in a temporary folder, a git
@@ -9,7 +9,10 @@ third-party package in the lock (in one scenario a package one member uses, in t
 every member uses: every closure changes), and measures:
 
 * ``affected``: ``affected_since`` in this process, from discovery to the answer;
-* ``floor``: two ``tomllib`` parses of the lock plus the same git calls, run the same way.
+* ``matrix``: ``run_matrix`` with ``--since`` in this process, for a noxfile with one
+  session per member (loaded once, before timing): the rows, their keys and the decision;
+* ``floor``: two ``tomllib`` parses of the lock plus the same git calls, run the same way
+  (for the matrix, plus the git calls that list the workspace's files for the keys).
 
 It prints both (the best of several rounds in which they take turns) and their ratio. Run it
 with the interpreter that has nox-workspace installed:
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import shutil
 import subprocess
@@ -31,7 +35,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nox_workspace._affected import affected_since
+from nox_workspace._cli import load_noxfile
 from nox_workspace._lock import clear_lock_cache
+from nox_workspace._matrix import MatrixOptions, run_matrix
 from nox_workspace._workspace import discover
 
 if sys.version_info >= (3, 11):
@@ -40,6 +46,15 @@ else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
 REGISTRY = "https://pypi.org/simple"
+#: One session per member, each syncing its member's default groups.
+NOXFILE = """
+import nox_workspace
+
+
+@nox_workspace.session()
+def test(session, target):
+    pass
+"""
 MARKERS = (
     None,
     "sys_platform == 'win32'",
@@ -168,6 +183,7 @@ def build(root: Path, members: int, packages: int, seed: int = 7) -> dict[str, t
     (root / "uv.lock").write_text("\n".join(header) + "\n" + body)
     (root / "pyproject.toml").write_text('[tool.uv.workspace]\nmembers = ["packages/*"]\n')
     (root / "README.md").write_text("# bench\n")
+    (root / "noxfile.py").write_text(NOXFILE)
     return {"one": (f"solo-{members - 1:03d}", "1.0.0"), "shared": (shared, "1.0.0")}
 
 
@@ -196,6 +212,14 @@ def floor(root: Path, lock_text: str) -> None:
     old = git(root, "show", f"{commit.decode()}:uv.lock").decode()
     tomllib.loads(old)
     tomllib.loads(lock_text)
+
+
+def matrix_floor(root: Path, lock_text: str) -> None:
+    """The floor, plus the git calls that list the files (and their blob ids) for the keys."""
+    floor(root, lock_text)
+    git(root, "ls-files", "-s", "-z")
+    git(root, "diff", "--name-only", "--no-renames", "--relative", "-z")
+    git(root, "ls-files", "--others", "--exclude-standard", "-z")
 
 
 def best_of(runs: int, *actions: Callable[[], object]) -> list[float]:
@@ -233,6 +257,9 @@ def main() -> int:
         base = lock.read_text()
         (root / "packages/member-005/src/member_005/__init__.py").write_text("CHANGED = 1\n")
         print(f"workspace: {args.members} members, uv.lock {len(base.encode()) / 1e6:.2f} MB")
+        generated = load_noxfile(root / "noxfile.py")
+        options = MatrixOptions(fmt="json", since="HEAD")
+        noxfile = root / "noxfile.py"
         for scenario, what in (
             ("one", "a package one member uses"),
             ("shared", "a package every member uses"),
@@ -240,16 +267,23 @@ def main() -> int:
             bump(lock, base, bumped[scenario])
             lock_text = lock.read_text()
             result = affected_since(discover(root), "HEAD")
-            affected_time, floor_time = best_of(
+            rows = json.loads(run_matrix(options, generated, noxfile=noxfile))
+            affected_time, floor_time, matrix_time, matrix_floor_time = best_of(
                 args.runs,
                 lambda: affected_since(discover(root), "HEAD"),
                 lambda: floor(root, lock_text),  # noqa: B023
+                lambda: run_matrix(options, generated, noxfile=noxfile),
+                lambda: matrix_floor(root, lock_text),  # noqa: B023
             )
             print(f"scenario: one member file changed, uv.lock bumps {what}")
             print(f"  affected: {len(result.affected)} of {len(result.members)} members")
             print(f"  affected --since, in process: {affected_time * 1000:.1f} ms")
             print(f"  floor (2 tomllib parses + git calls): {floor_time * 1000:.1f} ms")
             print(f"  ratio: {affected_time / floor_time:.2f}")
+            print(f"  matrix --since: {len(rows)} of {args.members} rows")
+            print(f"  matrix --since, in process: {matrix_time * 1000:.1f} ms")
+            print(f"  floor (+ git calls listing the files): {matrix_floor_time * 1000:.1f} ms")
+            print(f"  ratio: {matrix_time / matrix_floor_time:.2f}")
     finally:
         if args.keep:
             print(f"kept {folder}")

@@ -22,11 +22,14 @@ this with import-linter):
   ``owner_of``; names are normalized with ``canonicalize_name`` everywhere.
   ``_lock``, ``_index``, ``_reach``, ``_walk``: reading ``uv.lock``, indexing it, and walking
   a closure for a ``Selection``. ``_sync``: ``Sync`` and
-  ``Target``, their checks and the ``uv sync`` argv. ``_closure``, ``_graph``.
+  ``Target``, their checks and the ``uv sync`` argv. ``_closure``, ``_graph``. ``_scope``:
+  what one session syncs and reads (the affected rules' inputs). ``_lockdiff``: two locks
+  and how a target's closure differs between them.
 - Edges. ``_git``: the only git caller. ``_uv``: the only uv caller. ``_venv``, ``_reuse``,
   ``_leaks``: what a venv holds, whether a sync can be skipped, leaked packages.
-- Planners. ``_registry``: the registered sessions (``reset()``). ``_affected``: which members
-  a change affects, and the lock diff. ``_matrix``: CI rows, keys and formats.
+- Planners. ``_registry``: the registered sessions (``reset()``). ``_affected``: which
+  sessions (or members) a change affects. ``_keys``: the row keys, over the same inputs.
+  ``_matrix``: CI rows and formats.
 - Adapters. ``_sessions``: the decorator and the ``matrix`` session. ``_prepare``: a session at
   run time. ``_cli``: every option, noxfile loading and printing (``__main__`` calls it).
   ``guard``: the pytest import guard for a shared venv.

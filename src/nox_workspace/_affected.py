@@ -1,253 +1,78 @@
-"""Which workspace members a change can break: changed files and lock changes -> members.
+"""Which sessions a change can break: changed files and lock changes -> affected rows.
 
-A pull request should run only the member sessions it can break. The rules, in order:
+A pull request should run only the sessions it can break. The planner decides per *scope*
+(:class:`~nox_workspace._scope.Scope`: one session, or one member's ``uv sync --package``),
+from what it syncs and reads. A scope is affected when:
 
-* A changed file under a member's folder affects that member; when folders nest, the longest
-  matching folder wins. A root that is a member owns every file no other member owns. A file
-  that was under a member's folder at the base revision counts for that member too (the old
-  folders come from the old ``uv.lock``), so a renamed member folder affects the member.
-* A change to the root ``pyproject.toml``, or to a file matched by a glob the user declares
-  global (``[tool.nox-workspace] global = [...]`` in the root ``pyproject.toml``, or
-  ``--global``), affects every member.
-* A change to ``uv.lock`` affects only the members whose locked closure changed: each
-  member's closure (``uv sync --package M`` with its default groups, the union over every
-  platform) is computed from the old and the new lock and compared as sets of (name, version,
-  source), and the locked entries of the packages in it (dependencies, markers, files) are
-  compared too. Peers select every member on any lock change; this is the point of the module.
-* Every member that depends on an affected member, transitively, through a dependency, an
-  extra or a dependency group, is affected.
-* Any other changed file (a README at a virtual root, say) affects no member.
+1. its locked closure changed: the closure of its ``Sync`` (union over every platform, tool
+   groups included) in the old and the new lock differs as sets of (name, version, source),
+   or a locked entry in it (dependencies, markers, files) changed. Scopes with equal syncs
+   share this work;
+2. a file of a member its closure installs changed (``_scope.file_owner`` says whose a file
+   is; a file in a member's folder at the base revision, from the old lock, counts too), or
+   a file of a locked path source in it;
+3. a file it reads changed (``tests`` and ``paths`` of ``[tool.nox-workspace]``);
+4. a global file changed: ``uv.toml``, ``.python-version``, the declared ``global`` globs
+   (the noxfile among them, for the matrix), and the root ``pyproject.toml`` when one of its
+   global tables changed (:data:`~nox_workspace._scope.GLOBAL_TABLES`).
 
-The core (:func:`plan_affected`) is pure: it takes the changed paths and the two locks as
-data. :func:`affected_since` asks git (through ``_git``, the only git caller) what changed
-and, only when ``uv.lock`` changed, for the lock at the base revision.
+Any other changed file affects nothing. The row keys of ``_matrix`` hash the same inputs.
+The core (:func:`plan_affected`) is pure: it takes the changed paths, both locks and the
+root's tables as data. :func:`affected_since` asks git (through ``_git``, the only git
+caller) what changed and, when ``uv.lock`` or the root ``pyproject.toml`` changed, for that
+file at the base revision.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
-from nox_workspace._closure import complete_edges, target_closure
-from nox_workspace._errors import LockError
+from nox_workspace._closure import complete_edges
+from nox_workspace._errors import ConfigError
 from nox_workspace._git import changes_since, file_at
 from nox_workspace._glob import PathMatcher, clean_relpath, member_folders, owner
-from nox_workspace._lock import Lock, LockedPackage, parse_lock
-from nox_workspace._sync import Sync, Target
+from nox_workspace._lockdiff import (
+    Closure,
+    LockDiff,
+    LockSnapshot,
+    closure_in,
+    lock_reasons,
+    read_snapshot,
+)
+from nox_workspace._scope import (
+    GLOBAL_FILES,
+    ROOT_PYPROJECT,
+    Scope,
+    file_owner,
+    installed_members,
+    member_scopes,
+    path_sources,
+    root_tables,
+)
 from nox_workspace._toml import loads_toml
-from nox_workspace._workspace import Edge, Member, Workspace
+from nox_workspace._workspace import Workspace
 
-__all__ = ["LOCK_FILE", "Affected", "LockSnapshot", "affected_since", "plan_affected"]
+__all__ = [
+    "LOCK_FILE",
+    "Affected",
+    "LockSnapshot",
+    "RootChange",
+    "affected_since",
+    "plan_affected",
+    "read_snapshot",
+]
 
 LOCK_FILE = "uv.lock"
 _MAX_FILES_LISTED = 5
-
-
-# --------------------------------------------------------------------------------------------
-# Locks as data
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockSnapshot:
-    """A parsed lock and its raw ``[[package]]`` tables, so entries can be compared.
-
-    ``header`` is everything but the packages and ``revision`` (``[manifest]``, conflicts,
-    ``requires-python``...): when it differs between two locks, every closure is compared.
-    """
-
-    lock: Lock
-    entries: Mapping[LockedPackage, Mapping[str, Any]] = field(hash=False)
-    header: Mapping[str, Any] = field(hash=False)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], path: Path) -> LockSnapshot:
-        """Index a lock mapping (what ``tomllib`` returns)."""
-        lock = parse_lock(data, path)
-        raw = data.get("package", [])
-        header = {key: value for key, value in data.items() if key not in ("package", "revision")}
-        return cls(lock=lock, entries=dict(zip(lock.packages, raw, strict=False)), header=header)
-
-    @classmethod
-    def from_bytes(cls, raw: bytes, path: Path | str) -> LockSnapshot:
-        """Parse lock file bytes; a lock that does not parse is a :class:`LockError`."""
-        return cls.from_mapping(loads_toml(raw, LockError, display=path), Path(path))
-
-    def member_folders(self) -> dict[str, str]:
-        """Member name -> its folder relative to the root, as this lock records it."""
-        members = set(self.lock.members)
-        folders: dict[str, str] = {}
-        for package, entry in self.entries.items():
-            if package.name in members and package.source in ("editable", "virtual", "directory"):
-                folder = entry.get("source", {}).get(package.source)
-                if isinstance(folder, str):
-                    folders[package.name] = clean_relpath(folder)
-        return folders
-
-
-_Closure = frozenset[LockedPackage]
-
-
-@dataclass(frozen=True, slots=True)
-class _LockDiff:
-    """Two locks and what differs between them, computed once for every member.
-
-    ``changed`` are the packages of the new lock whose entry is new or differs. When the
-    headers are equal and no virtual package changed (else ``exact``), the walk of a closure
-    reads only the entries of the packages it returns, so:
-
-    * a member that cannot reach a changed entry (``reaching``) has the same closure;
-    * a closure that holds no changed entry is the same in both locks;
-    * a closure that holds one is affected (it either holds a package the old one did not,
-      or a package whose locked entry changed);
-    * when every changed entry it holds is a ``bump`` (the only package of its name in both
-      locks, with the same dependencies, markers and forks as before: only version, source or
-      files differ), the old walk visits the same names, so the old closure is the new one
-      with the old packages in place: no second walk is needed to name the differences.
-    """
-
-    old: LockSnapshot
-    new: LockSnapshot
-    changed: frozenset[LockedPackage]
-    exact: bool
-    reaching: frozenset[str]
-    bumps: Mapping[LockedPackage, LockedPackage] = field(hash=False)
-
-    @classmethod
-    def of(cls, old: LockSnapshot, new: LockSnapshot, *, exact: bool = False) -> _LockDiff:
-        """Compare two locks; ``exact=True`` turns the shortcuts off (for tests)."""
-        changed = frozenset(
-            package for package, entry in new.entries.items() if old.entries.get(package) != entry
-        )
-        removed_virtual = any(
-            package.source == "virtual" and new.entries.get(package) != entry
-            for package, entry in old.entries.items()
-        )
-        exact = (
-            exact
-            or old.header != new.header
-            or removed_virtual
-            or any(package.source == "virtual" for package in changed)
-        )
-        old_by_name: dict[str, list[LockedPackage]] = {}
-        for package in old.entries:
-            old_by_name.setdefault(package.name, []).append(package)
-        new_count: dict[str, int] = {}
-        for package in new.entries:
-            new_count[package.name] = new_count.get(package.name, 0) + 1
-        bumps: dict[LockedPackage, LockedPackage] = {}
-        for package in changed:
-            before = old_by_name.get(package.name, [])
-            if len(before) == 1 and new_count[package.name] == 1:
-                was = before[0]
-                if _shape(old.entries[was]) == _shape(new.entries[package]):
-                    bumps[package] = was
-        reaching = _reaching(new, {package.name for package in changed})
-        return cls(old, new, changed, exact, reaching, bumps)
-
-    def may_differ(self, member: str) -> bool:
-        """Whether the member's closure can differ at all: it can reach a changed entry."""
-        return self.exact or member in self.reaching or member not in self.new.lock.members
-
-
-_NOT_SHAPE = frozenset({"version", "source", "sdist", "wheels"})
-
-
-def _shape(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """What of a locked entry a closure walk reads: all but version, source and files."""
-    return {key: value for key, value in entry.items() if key not in _NOT_SHAPE}
-
-
-def _reaching(snapshot: LockSnapshot, targets: set[str]) -> frozenset[str]:
-    """Names of the packages from which one of ``targets`` can be reached through any edge.
-
-    Markers, extras and groups are ignored, so this over-approximates every closure walk:
-    a member outside it cannot have a changed package in its closure.
-    """
-    dependents: dict[str, list[str]] = {}
-    for package, entry in snapshot.entries.items():
-        lists: list[Any] = [entry.get("dependencies", ())]
-        for table in ("optional-dependencies", "dev-dependencies"):
-            lists.extend(entry.get(table, {}).values())
-        for edges in lists:
-            for edge in edges:
-                dependents.setdefault(canonicalize_name(edge["name"]), []).append(package.name)
-    seen = set(targets)
-    stack = list(targets)
-    while stack:
-        for parent in dependents.get(stack.pop(), ()):
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return frozenset(seen)
-
-
-def _closure(snapshot: LockSnapshot, workspace: Workspace, member: Member) -> _Closure | str:
-    """The member's closure with its default groups (union over platforms), or why not."""
-    try:
-        target = Target(workspace=workspace, members=(member,), sync=Sync())
-        return frozenset(target_closure(snapshot.lock, target, None))
-    except LockError as error:
-        return error.problem
-
-
-def _show(package: LockedPackage) -> str:
-    return f"{package.name} {package.version}" if package.version else package.name
-
-
-def _moved(was: LockedPackage, now: LockedPackage) -> str:
-    """``uv.lock: gamma 1.0 -> 2.0`` (with the source kinds when they differ)."""
-    left, right = was.version or "", now.version or ""
-    if was.source != now.source:
-        left, right = f"{left} ({was.source})".strip(), f"{right} ({now.source})".strip()
-    return f"uv.lock: {now.name} {left} -> {right}"
-
-
-def _new_entry(package: LockedPackage) -> str:
-    return f"uv.lock: {_show(package)} has a new locked entry (dependencies, markers or files)"
-
-
-def _by_package(package: LockedPackage) -> tuple[str, str]:
-    return (package.name, package.version or "")
-
-
-def _lock_reasons(workspace: Workspace, member: Member, diff: _LockDiff) -> list[str]:
-    """How the member's locked closure differs between two locks (empty: it does not)."""
-    if not diff.may_differ(member.name):
-        return []
-    after = _closure(diff.new, workspace, member)
-    if isinstance(after, str):
-        return [f"uv.lock: its closure cannot be computed now ({after})"]
-    hit = after & diff.changed
-    if not diff.exact and not hit:
-        return []
-    if not diff.exact and all(package in diff.bumps for package in hit):
-        ordered = sorted(hit, key=_by_package)
-        moved = [_moved(diff.bumps[p], p) for p in ordered if diff.bumps[p] != p]
-        return moved + [_new_entry(p) for p in ordered if diff.bumps[p] == p]
-    before = _closure(diff.old, workspace, member)
-    if isinstance(before, str):
-        if member.name not in diff.old.lock.members:
-            return ["uv.lock: the member was not in the lock at the base revision"]
-        return [f"uv.lock: its closure could not be computed at the base revision ({before})"]
-    reasons: list[str] = []
-    old_by_name = {package.name: package for package in before - after}
-    new_by_name = {package.name: package for package in after - before}
-    for name in sorted(old_by_name.keys() | new_by_name.keys()):
-        was, now = old_by_name.get(name), new_by_name.get(name)
-        if was is not None and now is not None:
-            reasons.append(_moved(was, now))
-        elif now is not None:
-            reasons.append(f"uv.lock: + {_show(now)}")
-        elif was is not None:
-            reasons.append(f"uv.lock: - {_show(was)}")
-    reasons += [_new_entry(p) for p in sorted(after & before & diff.changed, key=_by_package)]
-    return reasons
+#: The rules, in the order ``explain`` and the docs name them.
+RULES = (
+    "rule 1: its locked closure changed",
+    "rule 2: a file of what it installs changed",
+    "rule 3: a file it reads changed",
+    "rule 4: a global file changed",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,11 +81,12 @@ def _lock_reasons(workspace: Workspace, member: Member, diff: _LockDiff) -> list
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Affected:
-    """Which members a change affects, and why each member is or is not affected.
+    """Which sessions (or members) a change affects, and why each is or is not affected.
 
-    ``reasons`` has a line list for *every* member: for an affected one, what selected it
-    (a file, a global file, a locked package, a dependency path); for the others, why not.
-    ``outside`` are the changed paths that affect no member.
+    ``members`` names every scope planned: session names for the matrix, member names for
+    ``affected`` without a noxfile. ``reasons`` has a line list for *every* one: for an
+    affected one, the rule that fired and what made it fire (a file, a global file, a locked
+    package); for the others, why not. ``outside`` are the changed paths that affect none.
     """
 
     since: str
@@ -269,18 +95,20 @@ class Affected:
     reasons: Mapping[str, tuple[str, ...]] = field(hash=False)
     changed: tuple[str, ...]
     outside: tuple[str, ...]
+    rules: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def is_affected(self, name: str) -> bool:
-        """Whether member ``name`` is affected."""
+        """Whether the scope (session or member) ``name`` is affected."""
         return name in self.affected
 
     def to_json(self) -> dict[str, Any]:
-        """``{"since", "affected", "reasons", "unaffected", "changed", "outside"}``."""
+        """``{"since", "affected", "reasons", "rules", "unaffected", "changed", "outside"}``."""
         chosen = set(self.affected)
         return {
             "since": self.since,
             "affected": list(self.affected),
             "reasons": {name: list(self.reasons[name]) for name in self.affected},
+            "rules": {name: list(self.rules.get(name, ())) for name in self.affected},
             "unaffected": {
                 name: list(self.reasons[name]) for name in self.members if name not in chosen
             },
@@ -289,10 +117,15 @@ class Affected:
         }
 
     def explain(self) -> str:
-        """For every member: ``name: affected`` or ``name: not affected``, then the reasons."""
+        """For every scope: ``name: affected (rule ...)`` or ``name: not affected``, then the
+        reasons."""
         lines = []
         for name in self.members:
-            lines.append(f"{name}: {'affected' if self.is_affected(name) else 'not affected'}")
+            if self.is_affected(name):
+                fired = self.rules.get(name, ())
+                lines.append(f"{name}: affected" + (f" ({'; '.join(fired)})" if fired else ""))
+            else:
+                lines.append(f"{name}: not affected")
             lines.extend(f"  - {reason}" for reason in self.reasons[name])
         if self.outside:
             shown = ", ".join(self.outside[:_MAX_FILES_LISTED])
@@ -309,46 +142,55 @@ def _listed(paths: Sequence[str], what: str) -> list[str]:
     return lines
 
 
-def _hop(member: Member, target: str) -> str:
-    """``member`` and how it needs ``target``: ``app (group 'test')``, or just ``app``."""
-    edges = [edge for edge in member.edges if edge.target == target]
-    order = {"dependency": 0, "extra": 1, "group": 2}
-    edge: Edge = min(edges, key=lambda e: (order[e.kind], e.via or ""))
-    return member.name if edge.kind == "dependency" else f"{member.name} ({edge.kind} {edge.via!r})"
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RootChange:
+    """The global tables of the root ``pyproject.toml`` at the base revision and now.
+
+    ``None`` on a side: the file is absent or unreadable there (the whole file counts).
+    """
+
+    before: Mapping[str, str] | None
+    now: Mapping[str, str] | None
+
+    def changed_tables(self) -> tuple[str, ...] | None:
+        """The global tables that differ; ``None``: compare the whole file."""
+        if self.before is None or self.now is None:
+            return None
+        names = sorted(self.before.keys() | self.now.keys())
+        return tuple(n for n in names if self.before.get(n) != self.now.get(n))
 
 
-def _dependency_path(
-    graph: Mapping[str, Sequence[str]], start: str, direct: set[str]
-) -> list[str] | None:
-    """The shortest chain of members from ``start`` to a directly affected member, or None."""
-    parent: dict[str, str] = {start: start}
-    queue = deque([start])
-    while queue:
-        name = queue.popleft()
-        for target in graph.get(name, ()):
-            if target in parent:
-                continue
-            parent[target] = name
-            if target in direct:
-                chain = [target]
-                while chain[-1] != start:
-                    chain.append(parent[chain[-1]])
-                return chain[::-1]
-            queue.append(target)
-    return None
+#: Paths that no file rule reads: the lock has rule 1, the root pyproject.toml its tables.
+_NOT_LOCAL = frozenset({LOCK_FILE, ROOT_PYPROJECT})
 
 
-def _file_reasons(
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Changes:
+    """The changed paths sorted by the rule that reads them, computed once for all scopes.
+
+    ``local`` are the changed paths that no global rule takes (what ``tests``/``paths`` and
+    path sources may match); ``unowned`` those of them outside every member's folder.
+    """
+
+    paths: tuple[str, ...]
+    owned: Mapping[str, list[str]]
+    owned_before: Mapping[str, list[str]]
+    global_reasons: tuple[str, ...]
+    unowned: tuple[str, ...]
+    local: tuple[str, ...]
+    lock_changed: bool
+
+
+def _sort_changes(
     workspace: Workspace,
-    paths: Sequence[str],
+    paths: tuple[str, ...],
     old_lock: LockSnapshot | None,
     global_globs: Sequence[str],
-) -> tuple[dict[str, list[str]], list[str]]:
-    """Each member's reasons from the changed files (its own, its old folder's, the global
-    ones), and the changed paths no member holds. ``old_lock`` gives the old folders."""
-    names = workspace.names
+    root: RootChange | None,
+) -> _Changes:
+    """Global files, each member's files (its folder now and at the base), and the rest."""
     members = {member.name: member for member in workspace.members}
-    current = member_folders({member.name: member.relpath for member in workspace.members})
+    current = file_owner(workspace)
     old_folders: tuple[tuple[str, str], ...] = ()
     if old_lock is not None:
         previous = {
@@ -357,48 +199,126 @@ def _file_reasons(
             if name in members and clean_relpath(folder) != members[name].relpath
         }
         old_folders = member_folders(previous)
-    is_global = PathMatcher.of(("pyproject.toml", *global_globs), source=workspace.pyproject)
-
-    owned: dict[str, list[str]] = {name: [] for name in names}
-    owned_before: dict[str, list[str]] = {name: [] for name in names}
+    is_global = PathMatcher.of((*GLOBAL_FILES, *global_globs), source=workspace.pyproject)
+    owned: dict[str, list[str]] = {name: [] for name in workspace.names}
+    owned_before: dict[str, list[str]] = {name: [] for name in workspace.names}
     global_hits: list[str] = []
-    outside: list[str] = []
+    global_paths: set[str] = set()
+    unowned: list[str] = []
     for path in paths:
         if path == LOCK_FILE:
             continue
+        if path == ROOT_PYPROJECT:
+            tables = root.changed_tables() if root is not None else None
+            if tables is None:
+                global_hits.append(path)
+            elif tables:
+                global_hits.append(f"{path} [{', '.join(tables)}]")
+            else:
+                unowned.append(path)  # only tables neither uv nor the sessions read
+            continue
         if is_global(path):
             global_hits.append(path)
+            global_paths.add(path)
             continue
-        holder = owner(path, current)
+        holder = current(path)
         if holder is not None:
             owned[holder].append(path)
-            continue
-        holder = owner(path, old_folders)
-        if holder is not None:
+        elif (holder := owner(path, old_folders)) is not None:
             owned_before[holder].append(path)
         else:
-            outside.append(path)
+            unowned.append(path)
+    return _Changes(
+        paths=paths,
+        owned=owned,
+        owned_before=owned_before,
+        global_reasons=tuple(_listed(global_hits, "global file changed")),
+        unowned=tuple(unowned),
+        local=tuple(p for p in paths if p not in global_paths and p not in _NOT_LOCAL),
+        lock_changed=LOCK_FILE in paths,
+    )
 
-    reasons: dict[str, list[str]] = {name: [] for name in names}
-    for name in names:
-        reasons[name] += _listed(owned[name], "changed")
-        reasons[name] += _listed(owned_before[name], "changed in its folder at the base revision")
-        reasons[name] += _listed(global_hits, "global file changed")
-    return reasons, outside
+
+@dataclass(slots=True)
+class _Planner:
+    """Decides scope by scope; closures and lock reasons are shared by equal syncs."""
+
+    workspace: Workspace
+    changes: _Changes
+    old_lock: LockSnapshot | None
+    new_lock: LockSnapshot | None
+    diff: LockDiff | None
+    closures: dict[Hashable, Closure | None] = field(default_factory=dict)
+    lock_notes: dict[Hashable, list[str]] = field(default_factory=dict)
+    matchers: dict[tuple[str, ...], PathMatcher] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    def closure(self, scope: Scope) -> Closure | None:
+        key = scope.closure_key
+        if key not in self.closures:
+            found = closure_in(self.new_lock, scope.target) if self.new_lock else None
+            self.closures[key] = None if isinstance(found, str) else found
+        return self.closures[key]
+
+    def lock_reasons(self, scope: Scope) -> list[str]:
+        """Rule 1: the session's locked closure differs between the two locks."""
+        if not self.changes.lock_changed:
+            return []
+        if self.new_lock is None:
+            return ["uv.lock: removed"]
+        if self.old_lock is None or self.diff is None:
+            return ["uv.lock: absent at the base revision"]
+        key = scope.closure_key
+        if key not in self.lock_notes:
+            after = self.closure(scope)
+            self.lock_notes[key] = lock_reasons(scope.target, self.diff, after)
+        return self.lock_notes[key]
+
+    def installed_reasons(self, scope: Scope) -> list[str]:
+        """Rule 2: files of the members and the locked path sources its closure installs."""
+        closure = self.closure(scope)
+        target = scope.target
+        own = set(self.workspace.names if target.all_packages else target.names)
+        reasons: list[str] = []
+        for name in installed_members(self.workspace, target, closure):
+            label = "changed" if name in own else f"changed in member {name}, which it installs"
+            reasons += _listed(self.changes.owned[name], label)
+            reasons += _listed(
+                self.changes.owned_before[name],
+                ("changed" if name in own else label) + " in its folder at the base revision",
+            )
+            self.used.update(self.changes.owned[name], self.changes.owned_before[name])
+        if closure is not None and self.new_lock is not None:
+            for source in path_sources(self.workspace, closure, self.new_lock.entries):
+                hits = [p for p in self.changes.local if p == source or p.startswith(source + "/")]
+                reasons += _listed(hits, f"changed in locked path source {source}")
+                self.used.update(hits)
+        return reasons
+
+    def read_reasons(self, scope: Scope) -> list[str]:
+        """Rule 3: files the session declares it reads (``tests``, ``paths``)."""
+        if not scope.reads:
+            return []
+        reads = self.matchers.get(scope.reads)
+        if reads is None:
+            reads = PathMatcher.of(scope.reads, source=self.workspace.pyproject)
+            self.matchers[scope.reads] = reads
+        hits = [path for path in self.changes.local if reads(path)]
+        self.used.update(hits)
+        return _listed(hits, "changed, and the session reads it")
 
 
-def _why_not(workspace: Workspace, member: Member, lock_note: str | None) -> list[str]:
-    """The reasons a member is not affected, one per rule."""
-    folder = "the workspace root" if member.relpath == "." else member.relpath
-    upstream = [other for other in workspace.upstream([member.name]) if other != member.name]
-    return [
-        f"no changed file under {folder}",
-        f"no member it depends on is affected ({', '.join(upstream)})"
-        if upstream
-        else "depends on no other member",
-        lock_note or "uv.lock unchanged",
-        "no global file changed",
+def _why_not(planner: _Planner, scope: Scope, lock_note: bool) -> list[str]:
+    """The reasons a scope is not affected, one per rule."""
+    installed = installed_members(planner.workspace, scope.target, planner.closure(scope))
+    lines = [
+        "uv.lock changed, but not its locked closure" if lock_note else "uv.lock unchanged",
+        "no changed file in the members it installs (" + ", ".join(installed) + ")",
     ]
+    if scope.reads:
+        lines.append("no changed file it reads (" + ", ".join(scope.reads) + ")")
+    lines.append("no global file changed")
+    return lines
 
 
 def plan_affected(
@@ -409,67 +329,74 @@ def plan_affected(
     old_lock: LockSnapshot | None = None,
     new_lock: LockSnapshot | None = None,
     global_globs: Sequence[str] = (),
+    scopes: Sequence[Scope] | None = None,
+    root: RootChange | None = None,
 ) -> Affected:
-    """Decide which members the changed paths affect (see the module docstring for the rules).
+    """Decide which scopes the changed paths affect (see the module docstring for the rules).
 
     ``changed`` are paths relative to the workspace root, ``/``-separated (deleted and
     renamed paths included). ``old_lock`` and ``new_lock`` are the lock at the base revision
-    and now; ``None`` means absent. They are read only when ``uv.lock`` is among the changed
-    paths. ``global_globs`` are added to the root ``pyproject.toml``, which is always global.
+    and now; ``None`` means absent. ``new_lock`` gives each session's closure (which members
+    and path sources it installs); the old one is read only when ``uv.lock`` changed.
+    ``scopes`` default to one per member, as ``uv sync --package M`` installs it. ``root``
+    holds the root ``pyproject.toml``'s global tables on both sides; without it, any change
+    to that file is global.
     """
     paths = tuple(sorted({clean_relpath(path) for path in changed}))
-    names = workspace.names
-    members = {member.name: member for member in workspace.members}
+    scopes = member_scopes(workspace) if scopes is None else scopes
     lock_changed = LOCK_FILE in paths
-    reasons, outside = _file_reasons(
-        workspace, paths, old_lock if lock_changed else None, global_globs
+    changes = _sort_changes(
+        workspace, paths, old_lock if lock_changed else None, global_globs, root
     )
-    lock_unchanged_note: dict[str, str] = {}
-    if lock_changed:
-        diff = _LockDiff.of(old_lock, new_lock) if old_lock and new_lock else None
-        for member in workspace.members:
-            if new_lock is None:
-                reasons[member.name].append("uv.lock: removed")
-            elif old_lock is None:
-                reasons[member.name].append("uv.lock: absent at the base revision")
-            elif diff is not None:
-                found = _lock_reasons(workspace, member, diff)
-                reasons[member.name] += found
-                if not found:
-                    lock_unchanged_note[member.name] = (
-                        "uv.lock changed, but not this member's locked closure"
-                    )
-    direct = {name for name in names if reasons[name]}
-    graph = workspace.dependencies()
-
+    diff = None
+    if lock_changed and old_lock is not None and new_lock is not None:
+        root_member = workspace.root_member
+        diff = LockDiff.of(old_lock, new_lock, root=root_member.name if root_member else None)
+    planner = _Planner(workspace, changes, old_lock, new_lock, diff)
     affected: list[str] = []
-    why_not: dict[str, list[str]] = {}
-    for member in workspace.members:
-        name = member.name
-        chain = _dependency_path(graph, name, direct)
-        if chain is not None:
-            hops = [_hop(members[a], b) for a, b in itertools.pairwise(chain)]
-            reasons[name].append(
-                f"depends on affected member {chain[-1]}: {' -> '.join([*hops, chain[-1]])}"
-            )
-        if reasons[name]:
-            affected.append(name)
-            continue
-        why_not[name] = _why_not(workspace, member, lock_unchanged_note.get(name))
-
-    final = {name: tuple(reasons[name] or why_not[name]) for name in names}
+    reasons: dict[str, tuple[str, ...]] = {}
+    rules: dict[str, tuple[str, ...]] = {}
+    for scope in scopes:
+        by_rule = {
+            RULES[0]: planner.lock_reasons(scope),
+            RULES[1]: planner.installed_reasons(scope),
+            RULES[2]: planner.read_reasons(scope),
+            RULES[3]: list(changes.global_reasons),
+        }
+        found = [reason for lines in by_rule.values() for reason in lines]
+        if found:
+            affected.append(scope.name)
+            reasons[scope.name] = tuple(found)
+            rules[scope.name] = tuple(rule for rule, lines in by_rule.items() if lines)
+        else:
+            reasons[scope.name] = tuple(_why_not(planner, scope, lock_changed))
+    outside = tuple(path for path in changes.unowned if path not in planner.used)
     return Affected(
         since=since,
-        members=names,
+        members=tuple(scope.name for scope in scopes),
         affected=tuple(affected),
-        reasons=final,
+        reasons=reasons,
+        rules=rules,
         changed=paths,
-        outside=tuple(outside),
+        outside=outside,
     )
 
 
 # --------------------------------------------------------------------------------------------
 # With git
+
+
+def root_change(workspace: Workspace, before: bytes | None, since: str) -> RootChange:
+    """The root ``pyproject.toml``'s global tables at the base (``before``) and now."""
+    extra = workspace.settings.global_tables
+    now = loads_toml(workspace.pyproject.read_bytes(), ConfigError, display=workspace.pyproject)
+    old: Mapping[str, str] | None = None
+    if before is not None:
+        try:
+            old = root_tables(loads_toml(before, ConfigError, display=since), extra)
+        except ConfigError:
+            old = None
+    return RootChange(before=old, now=root_tables(now, extra))
 
 
 def affected_since(
@@ -478,23 +405,33 @@ def affected_since(
     *,
     untracked: bool = True,
     extra_globals: Sequence[str] = (),
+    scopes: Sequence[Scope] | None = None,
+    new_lock: LockSnapshot | None = None,
 ) -> Affected:
-    """The members affected by the change from git revision ``since`` to the working tree."""
+    """The scopes (default: the members) affected by the change from ``since`` to now.
+
+    ``new_lock`` is the lock as it is now when the caller parsed it already.
+    """
     workspace = complete_edges(workspace)
     globs = (*workspace.settings.global_globs, *extra_globals)
     changes = changes_since(workspace.root, since, untracked=untracked)
     old: LockSnapshot | None = None
-    new: LockSnapshot | None = None
+    new = new_lock if new_lock is not None else read_snapshot(workspace.lock_path)
     if LOCK_FILE in changes.paths:
         raw_old = file_at(workspace.root, changes, LOCK_FILE)
         if raw_old is not None:
             old = LockSnapshot.from_bytes(raw_old, f"{since}:{changes.prefix}{LOCK_FILE}")
-        try:
-            raw_new = workspace.lock_path.read_bytes()
-        except FileNotFoundError:
-            raw_new = None
-        if raw_new is not None:
-            new = LockSnapshot.from_bytes(raw_new, workspace.lock_path)
+    root = None
+    if ROOT_PYPROJECT in changes.paths:
+        before = file_at(workspace.root, changes, ROOT_PYPROJECT)
+        root = root_change(workspace, before, f"{since}:{changes.prefix}{ROOT_PYPROJECT}")
     return plan_affected(
-        workspace, changes.paths, since=since, old_lock=old, new_lock=new, global_globs=globs
+        workspace,
+        changes.paths,
+        since=since,
+        old_lock=old,
+        new_lock=new,
+        global_globs=globs,
+        scopes=scopes,
+        root=root,
     )

@@ -62,16 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         "closure", parents=[common], help="the locked packages a member's sync installs"
     )
     closure.add_argument("member")
-    closure.add_argument(
-        "--group", action="append", default=[], metavar="G", help="add dependency group G"
-    )
-    closure.add_argument(
-        "--extra", action="append", default=[], metavar="E", help="add the member's extra E"
-    )
-    closure.add_argument(
-        "--no-default-groups", action="store_true", help="leave out the default groups"
-    )
-    closure.add_argument("--all-extras", action="store_true", help="add every extra")
+    _add_selection_arguments(closure)
     closure.add_argument(
         "--all-platforms",
         action="store_true",
@@ -86,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         "affected", parents=[common], help="the members a change since a git revision affects"
     )
     add_change_arguments(affected, since_required=True)
+    _add_selection_arguments(affected, all_groups=True)
     affected.add_argument("--json", action="store_true", help="print JSON")
 
     matrix = commands.add_parser(
@@ -94,6 +86,26 @@ def _parser() -> argparse.ArgumentParser:
     add_matrix_arguments(matrix)
     _add_check_and_init(commands, common)
     return parser
+
+
+def _add_selection_arguments(parser: argparse.ArgumentParser, *, all_groups: bool = False) -> None:
+    """What a member's sync installs, as uv's flags say it (``closure``, ``affected``)."""
+    parser.add_argument(
+        "--group", action="append", default=[], metavar="G", help="add dependency group G"
+    )
+    parser.add_argument(
+        "--extra", action="append", default=[], metavar="E", help="add the member's extra E"
+    )
+    parser.add_argument(
+        "--no-default-groups", action="store_true", help="leave out the default groups"
+    )
+    parser.add_argument("--all-extras", action="store_true", help="add every extra")
+    if all_groups:
+        parser.add_argument(
+            "--all-groups",
+            action="store_true",
+            help="add every group the member or the root defines",
+        )
 
 
 def _add_check_and_init(
@@ -164,7 +176,7 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, since_required: boo
             "--since",
             metavar="REF",
             default=None,
-            help="keep only the rows of members affected by the change from git REF",
+            help="keep only the rows of sessions affected by the change from git REF",
         )
     scope = "" if since_required else "with --since: "
     parser.add_argument(
@@ -181,7 +193,8 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, since_required: boo
     parser.add_argument(
         "--explain",
         action="store_true",
-        help=f"{scope}say (on stderr, for the matrix) why each member is affected or not",
+        help=f"{scope}say (on stderr, for the matrix) for each row the rule that fired, "
+        "or why none did",
     )
 
 
@@ -215,18 +228,25 @@ def add_matrix_arguments(parser: argparse.ArgumentParser, *, noxfile: bool = Tru
     )
     parser.add_argument("--union", action="store_true", help="include the union sessions")
     add_change_arguments(parser, since_required=False)
-    parser.add_argument(
+    template = parser.add_mutually_exclusive_group()
+    template.add_argument(
         "--gitlab-template",
         type=Path,
         default=None,
         metavar="FILE",
-        help="a YAML file holding the hidden job the GitLab jobs extend",
+        help="a YAML file holding the hidden job the GitLab jobs extend (copied in)",
+    )
+    template.add_argument(
+        "--gitlab-include",
+        default=None,
+        metavar="FILE",
+        help="the repository's YAML file holding that hidden job, included (include: local)",
     )
     parser.add_argument(
         "--gitlab-job",
         default=GITLAB_TEMPLATE_JOB,
         metavar="NAME",
-        help=f"the hidden job's name in --gitlab-template (default {GITLAB_TEMPLATE_JOB})",
+        help=f"the hidden job's name (default {GITLAB_TEMPLATE_JOB})",
     )
 
 
@@ -302,6 +322,7 @@ def matrix_options(args: argparse.Namespace) -> MatrixOptions:
         gitlab_template=template,
         gitlab_template_path=str(args.gitlab_template or ""),
         gitlab_job=args.gitlab_job,
+        gitlab_include=args.gitlab_include,
     )
 
 
@@ -383,9 +404,22 @@ def _here() -> dict[str, str]:
 
 def _affected(workspace: Workspace, args: argparse.Namespace) -> str:
     from nox_workspace._affected import affected_since
+    from nox_workspace._scope import member_scopes
 
+    scopes = member_scopes(
+        workspace,
+        groups=args.group,
+        extras=args.extra,
+        all_extras=args.all_extras,
+        all_groups=args.all_groups,
+        default_groups=not args.no_default_groups,
+    )
     result = affected_since(
-        workspace, args.since, untracked=not args.no_untracked, extra_globals=args.globals
+        workspace,
+        args.since,
+        untracked=not args.no_untracked,
+        extra_globals=args.globals,
+        scopes=scopes,
     )
     if args.json:
         return json.dumps(result.to_json(), indent=2)

@@ -15,20 +15,23 @@ Nox runs it. A row has:
 * ``key``: a cache key (below);
 * ``tags``: the session's Nox tags.
 
-``key`` is the first 16 hex digits of a SHA-256 over, and only over:
+``key`` is the first 16 hex digits of a SHA-256 over, and only over, the inputs the affected
+rules read (``_scope`` names them, ``_affected`` decides with them):
 
 * the row's session: its name, function, Python, tags, strictness, whether it is the union,
   and every field of its :class:`~nox_workspace.Sync`;
-* the global files: the root ``pyproject.toml``, the files matched by the declared global
-  globs, and the noxfile that registered the session;
-* the content of every file under the member's folder and under the folder of every member
-  it depends on, transitively (all members for the union): files git tracks or would track
-  (untracked but not ignored), as git blob ids of their working-tree content; outside a git
-  repository, every file below the root except ``.git``, ``.nox``, ``.venv``, ``.tox``,
-  ``__pycache__`` and tool caches. ``uv.lock`` is not among them:
-* the member's locked closure instead (``uv sync --package`` with the session's options, the
-  union over every platform): the name, version and source of each package, and a digest of
-  its locked entry (dependencies, markers, files and their hashes).
+* the global files: the root ``pyproject.toml``'s global tables, ``uv.toml``,
+  ``.python-version``, the files matched by the declared global globs, and the noxfile that
+  registered the session;
+* the content of every file of the members the session's closure installs (all members for
+  the union), of the locked path sources in it, and of the files it reads (``tests`` and
+  ``paths``): files git tracks or would track (untracked but not ignored), as git blob ids
+  of their working-tree content; outside a git repository, every file below the root except
+  ``.git``, ``.nox``, ``.venv``, ``.tox``, ``__pycache__`` and tool caches. ``uv.lock`` is
+  not among them:
+* the session's locked closure instead (its ``Sync``, tool groups included, the union over
+  every platform): the name, version and source of each package, and a digest of its
+  locked entry (dependencies, markers, files and their hashes).
 
 So ``key`` changes when something that can change the session's result changes, and stays the
 same when a lock change leaves the member's closure alone. A CI job can keep a marker in a
@@ -37,9 +40,7 @@ cache under ``key`` once the session passed, and skip the session when the marke
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
-import hashlib
 import json
 import os
 import re
@@ -49,13 +50,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from nox_workspace._affected import LOCK_FILE, Affected, LockSnapshot, affected_since
-from nox_workspace._closure import complete_edges, target_closure
-from nox_workspace._errors import ConfigError, LockError
-from nox_workspace._git import FileIndexer, file_blob, file_index
-from nox_workspace._glob import PathMatcher, escape_glob, member_folders, owner
-from nox_workspace._lock import LockedPackage
+from nox_workspace._affected import (
+    Affected,
+    affected_since,
+)
+from nox_workspace._closure import target_closure
+from nox_workspace._errors import ConfigError
+from nox_workspace._git import FileIndexer, file_index
+from nox_workspace._keys import KeyState, key_state, noxfile_global, row_key
 from nox_workspace._registry import GeneratedSession
+from nox_workspace._scope import Scope
 from nox_workspace._workspace import Workspace
 
 __all__ = [
@@ -82,8 +86,6 @@ GITLAB_TEMPLATE_JOB: Final = ".nox-workspace-member"
 #: GitHub refuses a matrix of more than this many jobs.
 GITHUB_MAX_JOBS: Final = 256
 
-_KEY_SCHEMA: Final = 1
-_KEY_LENGTH: Final = 16
 _GITLAB_RESERVED: Final = frozenset(
     {
         "after_script",
@@ -122,6 +124,7 @@ class Row:
     key: str
     tags: tuple[str, ...]
     members: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    scope: str = field(default="", compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The row as JSON: the fields of :data:`ROW_FIELDS`, in that order."""
@@ -136,101 +139,6 @@ class Row:
         }
 
 
-# --------------------------------------------------------------------------------------------
-# Files and their digests
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _WorkspaceState:
-    """What the keys of one workspace's rows are made of, computed once per workspace."""
-
-    workspace: Workspace
-    lock: LockSnapshot
-    member_digests: Mapping[str, str]
-    global_digest: str
-    _entry_digests: dict[LockedPackage, str] = field(default_factory=dict)
-
-    def closure_digest(self, packages: Sequence[LockedPackage]) -> list[list[str | None]]:
-        rows: list[list[str | None]] = []
-        for package in packages:
-            digest = self._entry_digests.get(package)
-            if digest is None:
-                entry = self.lock.entries.get(package, {})
-                text = json.dumps(entry, sort_keys=True, default=str)
-                digest = hashlib.sha256(text.encode()).hexdigest()
-                self._entry_digests[package] = digest
-            rows.append([package.name, package.version, package.source, digest])
-        return rows
-
-
-def _state(
-    workspace: Workspace,
-    extra_globals: Sequence[str],
-    outside_files: Sequence[Path],
-    files: FileIndexer,
-) -> _WorkspaceState:
-    try:
-        raw = workspace.lock_path.read_bytes()
-    except FileNotFoundError:
-        raise LockError(
-            "does not exist", path=workspace.lock_path, hint="run `uv lock` in the workspace root"
-        ) from None
-    lock = LockSnapshot.from_bytes(raw, workspace.lock_path)
-    is_global = PathMatcher.of(
-        ("pyproject.toml", *workspace.settings.global_globs, *extra_globals),
-        source=workspace.pyproject,
-    )
-    folders = member_folders({member.name: member.relpath for member in workspace.members})
-    per_member: dict[str, list[str]] = {member.name: [] for member in workspace.members}
-    global_parts: list[str] = []
-    for path, blob in sorted(files(workspace.root).items()):
-        if path == LOCK_FILE:
-            continue
-        if is_global(path):
-            global_parts.append(f"{path}\0{blob}")
-            continue
-        holder = owner(path, folders)
-        if holder is not None:
-            per_member[holder].append(f"{path}\0{blob}")
-    for outside in outside_files:
-        global_parts.append(f"{outside.as_posix()}\0{file_blob(outside)}")
-    digests = {
-        name: hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
-        for name, parts in per_member.items()
-    }
-    global_digest = hashlib.sha256(
-        "\n".join(global_parts).encode("utf-8", "surrogateescape")
-    ).hexdigest()
-    # The state's workspace has the edges only the lock shows (members with dynamic deps).
-    return _WorkspaceState(
-        workspace=complete_edges(workspace, lock.lock),
-        lock=lock,
-        member_digests=digests,
-        global_digest=global_digest,
-    )
-
-
-def _noxfile_global(workspace: Workspace, noxfile: Path | None) -> tuple[list[str], list[Path]]:
-    """The noxfile as a global glob when it is inside the root, else as an outside file."""
-    if noxfile is None:
-        return [], []
-    resolved = noxfile.resolve()
-    try:
-        relative = resolved.relative_to(workspace.root.resolve()).as_posix()
-    except ValueError:
-        return [], [resolved]
-    return [escape_glob(relative)], []
-
-
-# --------------------------------------------------------------------------------------------
-# Rows
-
-
-def _sync_fields(session: GeneratedSession) -> dict[str, Any]:
-    sync = session.target.sync
-    return {item.name: getattr(sync, item.name) for item in dataclasses.fields(sync)}
-
-
 def build_rows(
     generated: Sequence[GeneratedSession],
     *,
@@ -238,15 +146,16 @@ def build_rows(
     noxfile: Path | None = None,
     extra_globals: Sequence[str] = (),
     files: FileIndexer | None = None,
+    states: dict[Path, KeyState] | None = None,
 ) -> list[Row]:
     """A row per session as Nox runs it (per Python), member sessions first in noxfile order.
 
     Union sessions are left out unless ``union``. ``noxfile`` is the file that registered
     the sessions: it counts among the global files of every key. ``files`` lists a
-    workspace's files with their blob ids (default :func:`file_index`).
+    workspace's files with their blob ids (default :func:`file_index`). ``states``, when
+    given, receives each workspace's key state (its parsed lock, for the planner).
     """
-    # One loop on purpose: the key's payload is easiest to audit in one place.
-    states: dict[Path, _WorkspaceState] = {}
+    states = {} if states is None else states
     rows: list[Row] = []
     ordered = [g for g in generated if not g.target.all_packages]
     if union:
@@ -256,31 +165,16 @@ def build_rows(
         workspace = target.workspace
         state = states.get(workspace.root)
         if state is None:
-            globs, outside = _noxfile_global(workspace, noxfile)
-            state = _state(workspace, [*extra_globals, *globs], outside, files or file_index)
+            globs, outside = noxfile_global(workspace, noxfile)
+            state = key_state(workspace, [*extra_globals, *globs], outside, files or file_index)
             states[workspace.root] = state
         if target.all_packages:
-            member, path, names = UNION_MEMBER, ".", workspace.names
+            member, path = UNION_MEMBER, "."
         else:
             member, path = target.member.name, target.member.relpath
-            names = state.workspace.upstream([member])
         closure = target_closure(state.lock.lock, target, None)
         for nox_name, python in session.nox_names():
-            payload = {
-                "schema": _KEY_SCHEMA,
-                "session": nox_name,
-                "function": session.function,
-                "python": python,
-                "tags": list(session.tags),
-                "strict": session.strict,
-                "union": target.all_packages,
-                "sync": _sync_fields(session),
-                "global": state.global_digest,
-                "members": [[name, state.member_digests.get(name, "")] for name in names],
-                "closure": state.closure_digest(closure),
-            }
-            text = json.dumps(payload, sort_keys=True, default=list)
-            key = hashlib.sha256(text.encode()).hexdigest()[:_KEY_LENGTH]
+            key = row_key(state, session, nox_name, python, closure)
             rows.append(
                 Row(
                     member=member,
@@ -291,6 +185,7 @@ def build_rows(
                     key=key,
                     tags=tuple(session.tags),
                     members=target.names,
+                    scope=session.name,
                 )
             )
     return rows
@@ -327,9 +222,19 @@ def select_rows(
 
 
 def keep_affected(rows: Sequence[Row], affected: Affected) -> list[Row]:
-    """Rows of affected members; a union row when any member it holds is affected."""
+    """The rows of the affected sessions (every Python of a session shares its decision)."""
     chosen = set(affected.affected)
-    return [row for row in rows if chosen.intersection(row.members)]
+    return [row for row in rows if row.scope in chosen]
+
+
+def row_scopes(generated: Sequence[GeneratedSession], rows: Sequence[Row]) -> list[Scope]:
+    """The scopes of the sessions behind ``rows``, for the affected planner."""
+    wanted = {row.scope for row in rows}
+    return [
+        Scope.of(session.name, session.target, session.function)
+        for session in generated
+        if session.name in wanted
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,7 +266,7 @@ def _github_summary(rows: Sequence[Row], total: int, affected: Affected | None) 
         for row in rows:
             why = "selected"
             if affected is not None:
-                reasons = [r for name in row.members for r in affected.reasons.get(name, ())[:1]]
+                reasons = affected.reasons.get(row.scope, ())
                 why = reasons[0] if reasons else why
             cells = [row.session, row.member, row.python or "", row.key, why]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
@@ -445,13 +350,20 @@ def _template_block(text: str, job: str, source: str) -> str:
 
 
 def gitlab_pipeline(
-    rows: Sequence[Row], *, template: str | None = None, template_job: str = GITLAB_TEMPLATE_JOB
+    rows: Sequence[Row],
+    *,
+    template: str | None = None,
+    template_job: str = GITLAB_TEMPLATE_JOB,
+    include: str | None = None,
 ) -> str:
     """A child-pipeline YAML: the template job, then one job per row that extends it.
 
     Each job gets the row's fields as variables ``NW_MEMBER``, ``NW_SESSION``, ... (tags
-    joined by commas, a missing Python empty). ``template`` is the hidden job's YAML; the
-    default installs nox and nox-workspace with pip and runs ``nox -s "$NW_SESSION"``. An
+    joined by commas, a missing Python empty), each written ``{value: ..., expand: false}``
+    so that GitLab passes a ``$`` in a member's path as it is. ``template`` is the hidden
+    job's YAML; the default installs nox and nox-workspace with pip and runs
+    ``nox -s "$NW_SESSION"``. ``include`` names a file of the repository that holds the
+    hidden job instead (``include: local``), so the pipeline does not carry a copy of it. An
     empty selection gives one job that says so: GitLab refuses a pipeline without jobs.
     """
     out = [
@@ -468,13 +380,18 @@ def gitlab_pipeline(
             "    - " + _yaml('echo "nox-workspace: no member session is affected; nothing to run"'),
         ]
         return "\n".join(out) + "\n"
-    out.append((template or _DEFAULT_GITLAB_TEMPLATE).rstrip("\n"))
+    if include is not None:
+        out += ["include:", f"  - local: {_yaml(include)}"]
+    else:
+        out.append((template or _DEFAULT_GITLAB_TEMPLATE).rstrip("\n"))
     for row in rows:
         name = row.session if row.session not in _GITLAB_RESERVED else f"nox-{row.session}"
         out += ["", f"{_yaml(name)}:", f"  extends: {_yaml(template_job)}", "  variables:"]
         for key, value in row.as_dict().items():
             text = ",".join(value) if isinstance(value, list) else (value or "")
-            out.append(f"    {GITLAB_PREFIX}{key.upper()}: {_yaml(str(text))}")
+            out.append(
+                f"    {GITLAB_PREFIX}{key.upper()}: {{value: {_yaml(str(text))}, expand: false}}"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -503,6 +420,7 @@ class MatrixOptions:
     gitlab_template: str | None = None
     gitlab_template_path: str = ""
     gitlab_job: str = GITLAB_TEMPLATE_JOB
+    gitlab_include: str | None = None
 
 
 def _one_workspace(generated: Sequence[GeneratedSession], why: str) -> Workspace:
@@ -540,8 +458,14 @@ def run_matrix(
             hint="decorate a session function with @nox_workspace.session",
         )
 
+    states: dict[Path, KeyState] = {}
     rows = build_rows(
-        generated, union=options.union, noxfile=noxfile, extra_globals=options.globals, files=files
+        generated,
+        union=options.union,
+        noxfile=noxfile,
+        extra_globals=options.globals,
+        files=files,
+        states=states,
     )
     chosen = None
     if options.members:
@@ -553,20 +477,38 @@ def run_matrix(
     total = len(rows)
     affected: Affected | None = None
     if options.since is not None:
-        workspace = _one_workspace(generated, "--since")
-        globs, _ = _noxfile_global(workspace, noxfile)
-        affected = affected_since(
-            workspace,
-            options.since,
-            untracked=options.untracked,
-            extra_globals=[*options.globals, *globs],
-        )
+        affected = _plan_since(options.since, options, generated, rows, noxfile, states)
         rows = keep_affected(rows, affected)
         if options.explain:
             print(affected.explain(), file=err)
     elif options.explain:
         print("nox-workspace: --explain needs --since; every selected row is kept", file=err)
     return _render(options, rows, total, affected, template, environ, err)
+
+
+def _plan_since(
+    since: str,
+    options: MatrixOptions,
+    generated: Sequence[GeneratedSession],
+    rows: Sequence[Row],
+    noxfile: Path | None,
+    states: Mapping[Path, KeyState],
+) -> Affected:
+    """Which of the selected rows' sessions the change since ``since`` affects.
+
+    The lock the keys parsed is handed on, so it is read once.
+    """
+    workspace = _one_workspace(generated, "--since")
+    globs, _ = noxfile_global(workspace, noxfile)
+    state = states.get(workspace.root)
+    return affected_since(
+        workspace,
+        since,
+        untracked=options.untracked,
+        extra_globals=[*options.globals, *globs],
+        scopes=row_scopes(generated, rows),
+        new_lock=state.lock if state is not None else None,
+    )
 
 
 def _render(
@@ -590,5 +532,10 @@ def _render(
         write_github_outputs(rows, total=total, affected=affected, environ=environ)
         return github_matrix(rows)
     if options.fmt == "gitlab":
-        return gitlab_pipeline(rows, template=template, template_job=options.gitlab_job)
+        return gitlab_pipeline(
+            rows,
+            template=template,
+            template_job=options.gitlab_job,
+            include=options.gitlab_include,
+        )
     return _text(rows)

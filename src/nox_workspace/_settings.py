@@ -5,10 +5,11 @@ and the same per session under ``sessions.NAME``) and says what they read outsid
 member's folder: ``tests`` (where its tests live, for example under the root's ``tests/``)
 and ``paths`` (globs of other files its sessions read); both are relative to the member's
 folder and feed the affected-session planner and the row keys. The root's table also holds
-``global``, the globs of files that affect every member. A virtual root is not a member, so
-its table holds ``global`` only. Every key is checked here, in members and in the root alike:
-an unknown key or a wrong type is a :class:`~nox_workspace.ConfigError` naming the file,
-before any session is registered.
+``global``, the globs of files that affect every member, and ``global-tables``, the tables of
+the root ``pyproject.toml`` that count as global beyond the ones uv and the test runner read.
+A virtual root is not a member, so its table holds those two only. Every key is checked
+here, in members and in the root alike: an unknown key or a wrong type is a
+:class:`~nox_workspace.ConfigError` naming the file, before any session is registered.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ __all__ = ["Overrides", "Settings", "parse_settings"]
 MEMBER_KEYS = frozenset({"skip", "groups", "extras", "tests", "paths", "sessions"})
 #: Keys of ``[tool.nox-workspace.sessions.NAME]``.
 SESSION_KEYS = frozenset({"skip", "groups", "extras", "tests", "paths"})
+#: Keys only the workspace root's ``[tool.nox-workspace]`` holds.
+_ROOT_KEYS = frozenset({"global", "global-tables"})
 _TABLE = "[tool.nox-workspace]"
 _EMPTY: Mapping[str, Overrides] = MappingProxyType({})
 
@@ -59,12 +62,14 @@ class Settings:
     """A ``pyproject.toml``'s ``[tool.nox-workspace]``, checked; empty when there is none.
 
     ``member`` applies to every session of the member, ``sessions`` to one session each (after
-    ``member``); ``global_globs`` exist only in the workspace root.
+    ``member``); ``global_globs`` and ``global_tables`` (dotted table names such as
+    ``tool.hatch``) exist only in the workspace root.
     """
 
     member: Overrides = Overrides()
     sessions: Mapping[str, Overrides] = field(default_factory=lambda: _EMPTY, hash=False)
     global_globs: tuple[str, ...] = ()
+    global_tables: tuple[str, ...] = ()
 
     def layers(self, session: str) -> tuple[Overrides, ...]:
         """The layers that apply to ``session``, in the order they apply."""
@@ -103,14 +108,14 @@ def parse_settings(
         return Settings()
     if not isinstance(table, Mapping):
         raise ConfigError(f"{_TABLE} must be a table", path=source, hint="fix its type")
-    allowed = (MEMBER_KEYS if is_member else frozenset()) | ({"global"} if is_root else frozenset())
+    allowed = (MEMBER_KEYS if is_member else frozenset()) | (_ROOT_KEYS if is_root else frozenset())
     for key in table:
         if key in allowed:
             continue
-        if key == "global":
+        if key in _ROOT_KEYS:
             hint = "move it to the workspace root's pyproject.toml"
             raise ConfigError(
-                f"{_TABLE} global belongs in the workspace root", path=source, hint=hint
+                f"{_TABLE} {key} belongs in the workspace root", path=source, hint=hint
             )
         if key in MEMBER_KEYS:
             raise ConfigError(
@@ -144,6 +149,7 @@ def parse_settings(
         member=_overrides(table, source, _TABLE),
         sessions=MappingProxyType(per_session),
         global_globs=_globs(table.get("global", []), source),
+        global_tables=_tables(table.get("global-tables", []), source),
     )
 
 
@@ -205,3 +211,13 @@ def _globs(value: object, source: Path) -> tuple[str, ...]:
             hint='e.g. global = ["noxfile.py", ".github/workflows/**"]',
         )
     return tuple(value)
+
+
+def _tables(value: object, source: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(
+            f"{_TABLE} global-tables must be a list of dotted table names",
+            path=source,
+            hint='e.g. global-tables = ["tool.hatch"]',
+        )
+    return tuple(dict.fromkeys(value))

@@ -104,18 +104,21 @@ def test_a_change_inside_a_leaf_member_affects_it_alone(repo: Path) -> None:
     assert result["reasons"] == {"leaf": ["changed: packages/leaf/src/leaf/__init__.py"]}
 
 
-def test_a_change_inside_a_shared_member_affects_its_dependents_through_a_group_too(
+def test_a_change_inside_a_shared_member_affects_the_members_whose_sync_installs_it(
     repo: Path,
 ) -> None:
+    """tool installs core only through its ``test`` group: ``uv sync --package tool`` leaves
+    it out, ``--group test`` puts it in."""
     edit(repo, "packages/core/src/core/__init__.py")
     git_commit_all(repo, "core changed")
     result = affected(repo)
-    assert result["affected"] == ["app", "core", "tool"]
-    assert result["reasons"]["app"] == ["depends on affected member core: app -> core"]
-    assert result["reasons"]["tool"] == [
-        "depends on affected member core: tool (group 'test') -> core"
+    assert result["affected"] == ["app", "core"]
+    assert result["reasons"]["app"] == [
+        "changed in member core, which it installs: packages/core/src/core/__init__.py"
     ]
-    assert set(result["unaffected"]) == {"bar", "leaf"}
+    assert set(result["unaffected"]) == {"bar", "leaf", "tool"}
+    assert affected(repo, "--group", "test")["affected"] == ["app", "core", "tool"]
+    assert affected(repo, "--all-groups")["affected"] == ["app", "core", "tool"]
 
 
 def test_a_lock_bump_of_a_package_one_member_uses_affects_that_member_only(
@@ -127,14 +130,25 @@ def test_a_lock_bump_of_a_package_one_member_uses_affects_that_member_only(
     result = affected(repo)
     assert result["affected"] == ["bar"]
     assert result["reasons"]["bar"] == ["uv.lock: gamma 1.0 -> 2.0"]
-    assert "uv.lock changed, but not this member's locked closure" in result["unaffected"]["leaf"]
+    assert "uv.lock changed, but not its locked closure" in result["unaffected"]["leaf"]
 
 
-def test_a_change_to_the_root_pyproject_affects_every_member(repo: Path) -> None:
+def test_the_root_pyproject_affects_every_member_through_the_tables_sessions_read(
+    repo: Path,
+) -> None:
     edit(repo, "pyproject.toml", "\n[tool.ruff]\nline-length = 99\n")
     result = affected(repo)
+    assert result["affected"] == []
+    assert result["outside"] == ["pyproject.toml"]
+    edit(repo, "pyproject.toml", '\n[tool.pytest.ini_options]\naddopts = "-q"\n')
+    result = affected(repo)
     assert result["affected"] == ["app", "bar", "core", "leaf", "tool"]
-    assert result["reasons"]["leaf"] == ["global file changed: pyproject.toml"]
+    assert result["reasons"]["leaf"] == ["global file changed: pyproject.toml [tool.pytest]"]
+
+
+def test_a_root_uv_toml_affects_every_member(repo: Path) -> None:
+    edit(repo, "uv.toml", "no-build = true\n")
+    assert affected(repo)["affected"] == ["app", "bar", "core", "leaf", "tool"]
 
 
 def test_a_readme_change_at_the_root_affects_no_member(repo: Path) -> None:
@@ -250,10 +264,11 @@ def matrix(root: Path, *args: str, env: dict[str, str] | None = None) -> list[di
     return rows
 
 
-def test_matrix_since_keeps_the_affected_rows_and_the_union(repo: Path) -> None:
+def test_matrix_since_keeps_the_rows_of_sessions_that_install_the_change(repo: Path) -> None:
+    """test-tool syncs tool's default groups, which do not install core; the union does."""
     edit(repo, "packages/core/src/core/__init__.py")
     rows = matrix(repo, "--since", "base", "--union")
-    assert [row["session"] for row in rows] == ["test-app", "test-core", "test-tool", "all"]
+    assert [row["session"] for row in rows] == ["test-app", "test-core", "all"]
 
 
 def test_matrix_since_counts_the_noxfile_as_global(repo: Path) -> None:
@@ -295,11 +310,7 @@ def test_keys_are_equal_in_a_fresh_clone_and_follow_the_working_tree(
     original = source.read_text()
     source.write_text(original + "X = 1\n")
     edited = {row["session"]: row["key"] for row in matrix(repo)}
-    assert {name for name in base if base[name] != edited[name]} == {
-        "test-app",
-        "test-core",
-        "test-tool",
-    }
+    assert {name for name in base if base[name] != edited[name]} == {"test-app", "test-core"}
     source.write_text(original)
     assert {row["session"]: row["key"] for row in matrix(repo)} == base
 
@@ -325,3 +336,106 @@ def test_the_matrix_session_runs_in_nox_without_a_venv(repo: Path, env: dict[str
         check=True,
     )
     assert "matrix" not in {row["session"] for row in json.loads(listed.stdout)}
+
+
+# --------------------------------------------------------------------------------------------
+# A core package with an extra per plugin (livekit-agents' shape)
+
+PLUGINS = 6
+PLUGIN_NOXFILE = """
+import nox_workspace
+from nox_workspace import Sync
+
+
+@nox_workspace.session()
+def test(session, target):
+    '''Each member, as uv sync --package installs it.'''
+
+
+@nox_workspace.session(sync=Sync(extras=["p2"]), members=["core"])
+def p2(session, target):
+    '''The core with one plugin's extra.'''
+"""
+
+
+@pytest.fixture
+def plugins(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> Path:
+    """``core`` declares an extra per plugin; each plugin needs ``core``; locked by uv."""
+    root = tmp_path / "plugins"
+    names = [f"plugin-p{index}" for index in range(PLUGINS)]
+    tree = {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["core", "plugins/*"]\n[tool.uv]\n'
+        + offline_index(wheelhouse),
+        "noxfile.py": PLUGIN_NOXFILE,
+        ".gitignore": ".nox/\n.venv/\n__pycache__/\n",
+        "core/pyproject.toml": member_toml(
+            "core",
+            dependencies=["alpha"],
+            extras={name.removeprefix("plugin-"): [name] for name in names},
+            workspace_sources=names,
+        ),
+    }
+    for name in names:
+        tree[f"plugins/{name}/pyproject.toml"] = member_toml(
+            name, dependencies=["core"], workspace_sources=["core"]
+        )
+    write_tree(root, tree)
+    package_sources(root, "core", "core")
+    for name in names:
+        package_sources(root, f"plugins/{name}", name)
+    run_uv(["lock"], root, env)
+    git_commit_all(root, "base")
+    git(root, "tag", "base")
+    return root
+
+
+def test_a_plugin_edit_selects_the_sessions_that_install_it_not_every_plugin(
+    plugins: Path,
+) -> None:
+    before = {row["session"]: row["key"] for row in matrix(plugins)}
+    edit(plugins, "plugins/plugin-p2/src/plugin_p2/__init__.py")
+    rows = matrix(plugins, "--since", "base")
+    assert [row["session"] for row in rows] == ["test-plugin-p2", "p2-core"]
+    after = {row["session"]: row["key"] for row in matrix(plugins)}
+    assert {name for name in before if before[name] != after[name]} == {
+        "test-plugin-p2",
+        "p2-core",
+    }
+    assert affected(plugins)["affected"] == ["plugin-p2"]
+    assert affected(plugins, "--extra", "p2")["affected"] == ["core", "plugin-p2"]
+
+
+def test_a_locked_path_source_outside_the_members_affects_who_installs_it(
+    tmp_path: Path, wheelhouse: Path, env: dict[str, str]
+) -> None:
+    """``vendor/x`` is no member; uv locks it into ``leaf`` as a directory source."""
+    root = tmp_path / "vendored"
+    leaf = member_toml(
+        "leaf",
+        dependencies=["vendored"],
+        extra_toml='[tool.uv.sources]\nvendored = { path = "../../vendor/x" }\n',
+    )
+    write_tree(
+        root,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n[tool.uv]\n'
+            + offline_index(wheelhouse),
+            ".gitignore": ".nox/\n.venv/\n__pycache__/\n",
+            "packages/leaf/pyproject.toml": leaf,
+            "packages/other/pyproject.toml": member_toml("other"),
+            "vendor/x/pyproject.toml": member_toml("vendored"),
+        },
+    )
+    for folder, name in (("packages/leaf", "leaf"), ("packages/other", "other")):
+        package_sources(root, folder, name)
+    package_sources(root, "vendor/x", "vendored")
+    run_uv(["lock"], root, env)
+    assert 'source = { directory = "vendor/x" }' in (root / "uv.lock").read_text()
+    git_commit_all(root, "base")
+    git(root, "tag", "base")
+    edit(root, "vendor/x/src/vendored/__init__.py")
+    result = affected(root)
+    assert result["affected"] == ["leaf"]
+    assert result["reasons"]["leaf"] == [
+        "changed in locked path source vendor/x: vendor/x/src/vendored/__init__.py"
+    ]

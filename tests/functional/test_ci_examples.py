@@ -560,7 +560,7 @@ def test_gitlab_files_pass_the_schema_check(workspace: Path, ci_env: dict[str, s
 
 
 # --------------------------------------------------------------------------------------------
-# GitLab: what the matrix command must still learn (see the xfail reasons)
+# GitLab: a member path with a dollar, and the template included from the repository
 
 
 @pytest.fixture
@@ -584,12 +584,6 @@ def dollar_workspace(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> P
     return root
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gitlab_pipeline() writes row values as plain GitLab variables, which GitLab "
-    "expands: NW_PATH 'packages/$NAME' reaches the job as 'packages/'. Each NW_ variable "
-    "must be written as {value: ..., expand: false}.",
-)
 def test_gitlab_jobs_see_a_member_path_with_a_dollar_as_it_is(
     dollar_workspace: Path, ci_env: dict[str, str]
 ) -> None:
@@ -598,11 +592,6 @@ def test_gitlab_jobs_see_a_member_path_with_a_dollar_as_it_is(
     assert gitlab_sees(job["variables"])["NW_PATH"] == "packages/$NAME"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="matrix has no --gitlab-include FILE yet: the child pipeline should include the "
-    "template file from the repository (include: local) instead of a copy of its text.",
-)
 def test_gitlab_child_pipeline_can_include_the_template_file(
     workspace: Path, ci_env: dict[str, str]
 ) -> None:

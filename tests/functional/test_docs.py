@@ -556,7 +556,7 @@ def test_cli_reference_documents_every_command_and_option() -> None:
 
 def test_settings_reference_lists_every_key() -> None:
     """The keys in ``reference/settings.md`` are the keys the code accepts."""
-    from nox_workspace._settings import MEMBER_KEYS, SESSION_KEYS
+    from nox_workspace._settings import _ROOT_KEYS, MEMBER_KEYS, SESSION_KEYS
 
     page = DOCS / "reference" / "settings.md"
     documented = {
@@ -564,7 +564,7 @@ def test_settings_reference_lists_every_key() -> None:
         for comment in ("settings: member", "settings: root")
         for row in table_under(page, comment).rows
     }
-    assert documented == MEMBER_KEYS | {"global"}
+    assert documented == MEMBER_KEYS | _ROOT_KEYS
     per_session = {code_spans(row[0])[0] for row in table_under(page, "settings: session").rows}
     assert per_session == SESSION_KEYS
 
@@ -618,7 +618,7 @@ def test_a_lock_change_affects_the_members_whose_closure_changed(
     demo: Path, docs_env: dict[str, str], package: str, affected: str
 ) -> None:
     """explanation/affected.md: raising numberz in the demo's lock affects stats alone;
-    raising tinycolor affects greet, and cli through greet."""
+    raising tinycolor affects greet, and cli, whose closure holds greet."""
     lock = demo / "uv.lock"
     text = lock.read_text(encoding="utf-8")
     entry = re.search(rf'\[\[package\]\]\nname = "{package}"\nversion = "([^"]+)"', text)

@@ -246,12 +246,18 @@ def test_gitlab_child_pipeline_parses_and_its_jobs_run_with_the_odd_values(
     ).stdout
     pipeline = yaml.safe_load(text)
     template = pipeline.pop(".nox-workspace-member")
+    assert all(
+        variable["expand"] is False
+        for job in pipeline.values()
+        for variable in job["variables"].values()
+    )
     assert {
-        job["variables"]["NW_MEMBER"]: job["variables"]["NW_PATH"] for job in pipeline.values()
+        job["variables"]["NW_MEMBER"]["value"]: job["variables"]["NW_PATH"]["value"]
+        for job in pipeline.values()
     } == MEMBERS
     script = "\n".join(script_line(item) for item in template["script"])
     for name, job in pipeline.items():
-        variables = {key: str(value) for key, value in job["variables"].items()}
+        variables = {key: str(value["value"]) for key, value in job["variables"].items()}
         result = bash(script, root, shell_env(ci_env, **variables))
         assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
         assert f"member folder: {variables['NW_PATH']}\n" in result.stdout

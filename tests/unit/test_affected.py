@@ -15,16 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nox_workspace._affected import (
-    Affected,
-    LockSnapshot,
-    _lock_reasons,
-    _LockDiff,
-    plan_affected,
-)
+from nox_workspace._affected import Affected, LockSnapshot, RootChange, plan_affected
 from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
 from nox_workspace._git import _relative
+from nox_workspace._lockdiff import LockDiff, lock_reasons
+from nox_workspace._scope import Scope, member_scopes, root_tables
 from nox_workspace._sync import Sync, Target
 from nox_workspace._workspace import Workspace, discover
 from tests.support import affected_members, member_toml, write_tree
@@ -84,6 +80,9 @@ def snapshot(data: Mapping[str, Any]) -> LockSnapshot:
     return LockSnapshot.from_mapping(data, Path("/ws/uv.lock"))
 
 
+LOCK = snapshot(lock_mapping())
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     """app needs core (dependency); tool needs core (group ``test``); leaf and bar stand alone."""
@@ -116,23 +115,40 @@ def test_a_file_in_a_leaf_member_affects_that_member_alone(workspace: Workspace)
     assert result.reasons["leaf"] == ("changed: packages/leaf/src/leaf/__init__.py",)
 
 
-def test_a_shared_member_affects_its_dependents_through_dependencies_and_groups(
+def test_a_shared_member_affects_the_members_whose_closure_installs_it(
     workspace: Workspace,
 ) -> None:
-    result = plan(workspace, "packages/core/src/core/__init__.py")
-    assert result.affected == ("app", "core", "tool")
-    assert result.reasons["app"] == ("depends on affected member core: app -> core",)
-    assert result.reasons["tool"] == (
-        "depends on affected member core: tool (group 'test') -> core",
+    """app installs core (a dependency); tool installs core only through its ``test`` group,
+    which ``uv sync --package tool`` leaves out: tool is not affected."""
+    result = plan(workspace, "packages/core/src/core/__init__.py", new_lock=LOCK)
+    assert result.affected == ("app", "core")
+    assert result.reasons["app"] == (
+        "changed in member core, which it installs: packages/core/src/core/__init__.py",
     )
 
 
+def test_a_session_that_syncs_a_group_is_affected_by_the_members_the_group_installs(
+    workspace: Workspace,
+) -> None:
+    tool = workspace.member("tool")
+    scopes = [
+        Scope(name=name, target=Target(workspace=workspace, members=(tool,), sync=sync))
+        for name, sync in (("plain", Sync()), ("tests", Sync(groups=["test"])))
+    ]
+    result = plan(workspace, "packages/core/src/core/__init__.py", new_lock=LOCK, scopes=scopes)
+    assert result.affected == ("tests",)
+
+
+def test_without_a_lock_the_member_graph_stands_in_for_the_closure(workspace: Workspace) -> None:
+    result = plan(workspace, "packages/core/src/core/__init__.py")
+    assert result.affected == ("app", "core", "tool")
+
+
 def test_unaffected_members_say_why_not(workspace: Workspace) -> None:
-    result = plan(workspace, "packages/core/pyproject.toml")
+    result = plan(workspace, "packages/core/pyproject.toml", new_lock=LOCK)
     assert result.reasons["leaf"] == (
-        "no changed file under packages/leaf",
-        "depends on no other member",
         "uv.lock unchanged",
+        "no changed file in the members it installs (leaf)",
         "no global file changed",
     )
     assert "leaf" in result.to_json()["unaffected"]
@@ -160,7 +176,8 @@ def test_a_path_that_only_starts_like_a_member_folder_is_not_in_it(workspace: Wo
 
 
 def test_a_root_member_owns_what_no_other_member_owns(tmp_path: Path) -> None:
-    """With nested folders the longest wins: the root member only gets the rest."""
+    """With nested folders the longest wins; the root member gets its files at the root and
+    its package folders, not other root folders such as ``tests/`` or ``docs/``."""
     write_tree(
         tmp_path,
         {
@@ -173,6 +190,9 @@ def test_a_root_member_owns_what_no_other_member_owns(tmp_path: Path) -> None:
     workspace = discover(tmp_path)
     assert plan(workspace, "libs/lib/x.py").affected == ("lib",)
     assert plan(workspace, "src/app/x.py").affected == ("app",)
+    assert plan(workspace, "app/x.py").affected == ("app",)
+    assert plan(workspace, "README.md").affected == ("app",)
+    assert plan(workspace, "docs/x.md").affected == ()
     assert "changed: uv.lock" not in plan(workspace, "uv.lock").reasons["app"]
     assert plan(workspace, "../elsewhere/x.py").outside == ("../elsewhere/x.py",)
 
@@ -199,7 +219,7 @@ def test_a_lock_bump_affects_only_the_members_whose_closure_holds_the_package(
     )
     assert result.affected == ("bar",)
     assert result.reasons["bar"] == ("uv.lock: gamma 1.0 -> 2.0",)
-    assert "uv.lock changed, but not this member's locked closure" in result.reasons["leaf"]
+    assert "uv.lock changed, but not its locked closure" in result.reasons["leaf"]
 
 
 def test_a_lock_entry_that_changes_without_a_version_change_is_named(
@@ -368,10 +388,11 @@ def test_the_lock_rule_agrees_with_comparing_every_closure_in_both_locks(
         if any(reason.startswith("uv.lock") for reason in result.reasons[name])
     }
     assert by_lock == expected
-    fast = _LockDiff.of(snapshot(old), snapshot(new))
-    slow = _LockDiff.of(snapshot(old), snapshot(new), exact=True)
+    fast = LockDiff.of(snapshot(old), snapshot(new))
+    slow = LockDiff.of(snapshot(old), snapshot(new), exact=True)
     for member in workspace.members:
-        assert _lock_reasons(workspace, member, fast) == _lock_reasons(workspace, member, slow)
+        target = Target(workspace=workspace, members=(member,), sync=Sync())
+        assert lock_reasons(target, fast) == lock_reasons(target, slow)
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,7 +419,10 @@ def test_explain_lists_every_member_and_the_files_that_affect_none(
 ) -> None:
     text = plan(workspace, "packages/leaf/a.py", "README.md").explain()
     assert text.splitlines()[0] == "app: not affected"
-    assert "leaf: affected\n  - changed: packages/leaf/a.py" in text
+    assert (
+        "leaf: affected (rule 2: a file of what it installs changed)\n"
+        "  - changed: packages/leaf/a.py"
+    ) in text
     assert text.splitlines()[-1] == "changed outside every member (affect none): README.md"
 
 
@@ -407,3 +431,195 @@ def test_many_changed_files_are_summarized(workspace: Workspace) -> None:
     reasons = plan(workspace, *paths).reasons["leaf"]
     assert len(reasons) == 6
     assert reasons[-1] == "changed: and 3 more"
+
+
+# --------------------------------------------------------------------------------------------
+# Per session: what each session installs and reads (the issue's misses and over-reach)
+
+
+def scopes_of(workspace: Workspace, member: str, **syncs: Sync) -> list[Scope]:
+    target = workspace.member(member)
+    return [
+        Scope(name=name, target=Target(workspace=workspace, members=(target,), sync=sync))
+        for name, sync in syncs.items()
+    ]
+
+
+def test_a_bump_inside_a_group_selects_the_sessions_that_sync_the_group(
+    workspace: Workspace,
+) -> None:
+    """tool's ``test`` group installs core, which needs beta: a beta bump selects the
+    session that syncs ``test`` and not the one that does not."""
+    old, new = lock_mapping(), lock_mapping()
+    entry(new, "beta", "1.0")["version"] = "2.0"
+    scopes = scopes_of(workspace, "tool", plain=Sync(), tests=Sync(groups=["test"]))
+    result = plan(
+        workspace, "uv.lock", old_lock=snapshot(old), new_lock=snapshot(new), scopes=scopes
+    )
+    assert result.affected == ("tests",)
+    assert result.reasons["tests"] == ("uv.lock: beta 1.0 -> 2.0",)
+    assert result.reasons["plain"][0] == "uv.lock changed, but not its locked closure"
+
+
+def test_a_locked_path_source_outside_the_members_affects_who_installs_it(
+    workspace: Workspace,
+) -> None:
+    vendored = {"name": "vendored", "version": "1.0", "source": {"directory": "vendor/x"}}
+    data = lock_mapping(extra=[vendored])
+    entry(data, "leaf", "0.1.0")["dependencies"].append({"name": "vendored"})
+    result = plan(workspace, "vendor/x/setup.py", new_lock=snapshot(data))
+    assert result.affected == ("leaf",)
+    assert result.reasons["leaf"] == ("changed in locked path source vendor/x: vendor/x/setup.py",)
+    assert result.outside == ()
+
+
+@pytest.mark.parametrize("path", ["uv.toml", ".python-version"])
+def test_root_uv_settings_affect_every_member(workspace: Workspace, path: str) -> None:
+    result = plan(workspace, path, new_lock=LOCK)
+    assert result.affected == workspace.names
+    assert result.reasons["leaf"] == (f"global file changed: {path}",)
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "affects"),
+    [
+        ({"tool.uv": '{"a": 1}'}, {"tool.uv": '{"a": 2}'}, True),
+        ({}, {"tool.pytest": '{"ini_options": {}}'}, True),
+        ({"tool.uv": '{"a": 1}'}, {"tool.uv": '{"a": 1}'}, False),  # [tool.ruff], say
+    ],
+)
+def test_the_root_pyproject_counts_by_table(
+    workspace: Workspace, before: dict[str, str], now: dict[str, str], affects: bool
+) -> None:
+    root = RootChange(before=before, now=now)
+    result = plan(workspace, "pyproject.toml", new_lock=LOCK, root=root)
+    assert (result.affected == workspace.names) is affects
+    assert (result.outside == ("pyproject.toml",)) is not affects
+    if affects:
+        table = next(iter(now))
+        assert result.reasons["leaf"] == (f"global file changed: pyproject.toml [{table}]",)
+
+
+def test_root_tables_are_the_ones_uv_and_the_test_runner_read() -> None:
+    data = {
+        "project": {"name": "r"},
+        "tool": {"uv": {"x": 1}, "ruff": {"y": 2}, "pytest": {"ini_options": {}}, "hatch": {}},
+    }
+    assert sorted(root_tables(data)) == ["project", "tool.pytest", "tool.uv"]
+    assert sorted(root_tables(data, ["tool.hatch"])) == [
+        "project",
+        "tool.hatch",
+        "tool.pytest",
+        "tool.uv",
+    ]
+
+
+def test_files_a_member_reads_outside_its_folder_affect_it(tmp_path: Path) -> None:
+    """``tests`` and ``paths`` are relative to the member; docs/ stays outside."""
+    graph = member_toml(
+        "graph",
+        extra_toml="""
+        [tool.nox-workspace]
+        tests = ["../../tests/graph"]
+        paths = ["../../fixtures/*.json"]
+        """,
+    )
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "packages/graph/pyproject.toml": graph,
+            "packages/other/pyproject.toml": member_toml("other"),
+        },
+    )
+    workspace = discover(tmp_path)
+    result = plan(workspace, "tests/graph/test_utils.py", "fixtures/a.json", "docs/x.md")
+    assert result.affected == ("graph",)
+    assert result.reasons["graph"] == (
+        "changed, and the session reads it: fixtures/a.json",
+        "changed, and the session reads it: tests/graph/test_utils.py",
+    )
+    assert result.outside == ("docs/x.md",)
+
+
+def test_an_extra_the_session_does_not_install_does_not_select_it(tmp_path: Path) -> None:
+    """The core declares an extra per plugin; a plugin edit selects that plugin and the
+    sessions whose closures install it (core with its extra), not its sibling plugins."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["plugins/*", "core"]\n',
+            "core/pyproject.toml": member_toml("core", extras={"openai": ["plugin-openai"]}),
+            "plugins/aws/pyproject.toml": member_toml("plugin-aws", dependencies=["core"]),
+            "plugins/openai/pyproject.toml": member_toml("plugin-openai", dependencies=["core"]),
+        },
+    )
+    workspace = discover(tmp_path)
+    core = editable("core", "core")
+    core["optional-dependencies"] = {"openai": [{"name": "plugin-openai"}]}
+    data = {
+        "version": 1,
+        "revision": 3,
+        "requires-python": ">=3.10",
+        "manifest": {"members": ["core", "plugin-aws", "plugin-openai"]},
+        "package": [
+            core,
+            editable("plugin-aws", "plugins/aws", ["core"]),
+            editable("plugin-openai", "plugins/openai", ["core"]),
+        ],
+    }
+    scopes = [
+        *member_scopes(workspace),
+        *scopes_of(workspace, "core", core_openai=Sync(extras=["openai"])),
+    ]
+    result = plan(workspace, "plugins/openai/x.py", new_lock=snapshot(data), scopes=scopes)
+    assert result.affected == ("plugin-openai", "core_openai")
+
+
+def test_explain_and_json_name_the_rules_that_fired(workspace: Workspace) -> None:
+    result = plan(workspace, "packages/core/src/core/__init__.py", "ci/x.yml", new_lock=LOCK)
+    lines = result.explain().splitlines()
+    assert (
+        "app: affected (rule 2: a file of what it installs changed; rule 4: a global file "
+        "changed)" in lines
+    )
+    assert result.to_json()["rules"]["leaf"] == ["rule 4: a global file changed"]
+
+
+def test_a_group_the_member_lacks_is_the_root_members_and_its_bumps_count(
+    tmp_path: Path,
+) -> None:
+    """``--group dev`` of a member without ``dev`` installs the root member's ``dev``: a bump
+    there affects that session, though the member itself cannot reach the package."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": member_toml(
+                "app",
+                groups={"dev": ["alpha"]},
+                extra_toml='[tool.uv.workspace]\nmembers = ["libs/*"]\n',
+            ),
+            "libs/lib/pyproject.toml": member_toml("lib"),
+        },
+    )
+    workspace = discover(tmp_path)
+
+    def lock(alpha: str) -> LockSnapshot:
+        return snapshot(
+            {
+                "version": 1,
+                "revision": 3,
+                "requires-python": ">=3.10",
+                "manifest": {"members": ["app", "lib"]},
+                "package": [
+                    registry("alpha", alpha),
+                    editable("app", ".", groups={"dev": ["alpha"]}),
+                    editable("lib", "libs/lib"),
+                ],
+            }
+        )
+
+    scopes = scopes_of(workspace, "lib", plain=Sync(), dev=Sync(groups=["dev"]))
+    result = plan(workspace, "uv.lock", old_lock=lock("1.0"), new_lock=lock("2.0"), scopes=scopes)
+    assert result.affected == ("dev",)
+    assert result.reasons["dev"] == ("uv.lock: alpha 1.0 -> 2.0",)

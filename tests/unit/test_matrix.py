@@ -7,6 +7,7 @@ file index (path -> blob id), so no git runs here.
 from __future__ import annotations
 
 import json
+import tempfile
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 import nox.registry
 import pytest
 import tomlkit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nox_workspace._affected import plan_affected
+from nox_workspace._affected import plan_affected, read_snapshot, root_change
 from nox_workspace._cli import load_noxfile
 from nox_workspace._errors import ConfigError, DiscoveryError
 from nox_workspace._git import _blob_id, _walk_index
@@ -29,6 +32,7 @@ from nox_workspace._matrix import (
     github_matrix,
     gitlab_pipeline,
     keep_affected,
+    row_scopes,
     run_matrix,
     select_rows,
     write_github_outputs,
@@ -69,7 +73,14 @@ def member(name: str, deps: list[str], groups: dict[str, list[str]] | None = Non
     return table
 
 
-def write_lock(root: Path, gamma: str = "1.0", zeta: str = "1.0") -> None:
+def write_lock(
+    root: Path,
+    gamma: str = "1.0",
+    zeta: str = "1.0",
+    *,
+    app: tuple[str, ...] = ("core",),
+    tool_test: tuple[str, ...] = ("zeta",),
+) -> None:
     """app needs core; tool's ``test`` group needs zeta; bar needs gamma."""
     data = {
         "version": 1,
@@ -80,10 +91,10 @@ def write_lock(root: Path, gamma: str = "1.0", zeta: str = "1.0") -> None:
             registry("beta", "1.0"),
             registry("gamma", gamma),
             registry("zeta", zeta),
-            member("app", ["core"]),
+            member("app", list(app)),
             member("bar", ["gamma"]),
             member("core", ["beta"]),
-            member("tool", [], {"test": ["zeta"]}),
+            member("tool", [], {"test": list(tool_test)}),
         ],
     }
     (root / "uv.lock").write_text(tomlkit.dumps(data), encoding="utf-8")
@@ -191,11 +202,30 @@ def test_files_outside_members_change_no_key(root: Path) -> None:
     assert keys(root) == keys(root, {**FILES, "README.md": "m2", "docs/x.md": "d"})
 
 
-def test_the_root_pyproject_and_the_noxfile_change_every_key(root: Path) -> None:
+@pytest.mark.parametrize("path", ["noxfile.py", "uv.toml", ".python-version"])
+def test_global_files_change_every_key(root: Path, path: str) -> None:
     before = keys(root)
-    for path in ("pyproject.toml", "noxfile.py"):
-        after = keys(root, {**FILES, path: "changed"})
-        assert all(before[name] != after[name] for name in before), path
+    after = keys(root, {**FILES, path: "changed"})
+    assert all(before[name] != after[name] for name in before), path
+
+
+@pytest.mark.parametrize(
+    ("table", "changes_keys"),
+    [
+        ("[tool.uv]\nno-build = true\n", True),
+        ("[tool.pytest.ini_options]\naddopts = '-x'\n", True),
+        ("[dependency-groups]\nlint = []\n", True),
+        ("[tool.ruff]\nline-length = 80\n", False),
+        ("[tool.mypy]\nstrict = true\n", False),
+    ],
+)
+def test_the_root_pyproject_counts_by_table(root: Path, table: str, changes_keys: bool) -> None:
+    """Tables uv or the sessions read change every key; a linter's table changes none."""
+    before = keys(root)
+    with (root / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write(table)
+    after = keys(root, {**FILES, "pyproject.toml": "changed"})
+    assert all((before[name] != after[name]) is changes_keys for name in before)
 
 
 def test_a_lock_change_changes_only_the_keys_of_closures_it_touches(root: Path) -> None:
@@ -292,6 +322,7 @@ def row(session: str, member: str, function: str = "test", tags: tuple[str, ...]
         key="0" * 16,
         tags=tags,
         members=members,
+        scope=session,
     )
 
 
@@ -322,19 +353,20 @@ def test_rows_are_selected_by_function_member_and_tag(
     assert [r.session for r in select_rows(ROWS, **options)] == sessions
 
 
-def test_affected_rows_keep_the_union_when_any_member_is_affected(tmp_path: Path) -> None:
-    write_tree(
-        tmp_path,
-        {
-            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["p/*"]\n',
-            "p/a/pyproject.toml": member_toml("a"),
-            "p/b/pyproject.toml": member_toml("b"),
-        },
-    )
-    affected = plan_affected(discover(tmp_path), ["p/b/x.py"])
-    assert [r.session for r in keep_affected(ROWS, affected)] == ["test-b", "all"]
-    nothing = plan_affected(discover(tmp_path), ["README.md"])
-    assert keep_affected(ROWS, nothing) == []
+def test_affected_rows_are_the_rows_of_the_affected_sessions(root: Path) -> None:
+    """A session's decision holds for each of its Pythons; the union is a session too."""
+    generated = load(root)
+    rows = build_rows(generated, union=True, files=lambda _: FILES)
+    workspace = discover(root)
+    scopes = row_scopes(generated, rows)
+    names = ["test-app", "test-bar", "test-core", "test-tool", "all", "check-tool"]
+    assert [scope.name for scope in scopes] == names
+    lock = read_snapshot(root / "uv.lock")
+    tool = plan_affected(workspace, ["packages/tool/x.py"], new_lock=lock, scopes=scopes)
+    kept = [row.session for row in keep_affected(rows, tool)]
+    assert kept == ["test-tool", "check-tool-3.11", "check-tool-3.12", "all"]
+    nothing = plan_affected(workspace, ["README.md"], new_lock=lock, scopes=scopes)
+    assert keep_affected(rows, nothing) == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,10 +403,17 @@ def test_gitlab_jobs_extend_the_template_with_the_row_as_variables() -> None:
     text = gitlab_pipeline([ROWS[0], row("image", "b")])
     assert ".nox-workspace-member:\n" in text
     assert '"test-a":\n  extends: ".nox-workspace-member"\n  variables:\n' in text
-    assert '    NW_SESSION: "test-a"\n' in text
-    assert '    NW_TAGS: "a,test"\n' in text
-    assert '    NW_PYTHON: ""\n' in text
+    assert '    NW_SESSION: {value: "test-a", expand: false}\n' in text
+    assert '    NW_TAGS: {value: "a,test", expand: false}\n' in text
+    assert '    NW_PYTHON: {value: "", expand: false}\n' in text
     assert '"nox-image":' in text  # a session named like a GitLab keyword
+
+
+def test_gitlab_include_names_the_template_file_instead_of_copying_it() -> None:
+    text = gitlab_pipeline([ROWS[0]], include=".gitlab/member.yml")
+    assert 'include:\n  - local: ".gitlab/member.yml"\n' in text
+    assert ".nox-workspace-member:\n" not in text  # the default template is not written
+    assert '  extends: ".nox-workspace-member"\n' in text
 
 
 def test_gitlab_without_rows_is_one_job_that_says_so() -> None:
@@ -430,3 +469,99 @@ def test_noxfile_prints_stay_off_stdout(root: Path, capsys: pytest.CaptureFixtur
     captured = capsys.readouterr()
     assert "hello from the noxfile" in captured.err
     assert "hello from the noxfile" not in captured.out
+
+
+# --------------------------------------------------------------------------------------------
+# Keys and the affected rules read the same inputs
+
+EDITS = {
+    "core file": ("packages/core/src/core/__init__.py", None),
+    "bar file": ("packages/bar/src/bar/__init__.py", None),
+    "tool's tests at the root": ("tests/tool/test_tool.py", None),
+    "docs": ("docs/index.md", None),
+    "uv.toml": ("uv.toml", None),
+    "noxfile": ("noxfile.py", None),
+    "root [tool.ruff]": ("pyproject.toml", "[tool.ruff]\nline-length = 80\n"),
+    "root [tool.uv]": ("pyproject.toml", "[tool.uv]\nno-build = true\n"),
+    "root [tool.pytest]": ("pyproject.toml", '[tool.pytest.ini_options]\naddopts = "-q"\n'),
+}
+BUMPS = {"gamma": {"gamma": "2.0"}, "zeta": {"zeta": "2.0"}, "none": {}}
+
+
+def equivalence_root(folder: Path, shape: Mapping[str, tuple[str, ...]]) -> Path:
+    """The ``root`` fixture's workspace, with tool's tests kept at the root; ``shape`` says
+    what app needs and what tool's ``test`` group holds (members among them)."""
+    tool = member_toml(
+        "tool",
+        groups={"test": list(shape["tool_test"])},
+        workspace_sources=[name for name in shape["tool_test"] if name == "core"],
+        extra_toml='[tool.nox-workspace]\ntests = ["../../tests/tool"]\n',
+    )
+    write_tree(
+        folder,
+        {
+            "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "packages/core/pyproject.toml": member_toml("core", dependencies=["beta"]),
+            "packages/app/pyproject.toml": member_toml(
+                "app", dependencies=list(shape["app"]), workspace_sources=["core"]
+            ),
+            "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
+            "packages/tool/pyproject.toml": tool,
+            "noxfile.py": NOXFILE,
+        },
+    )
+    write_lock(folder, app=shape["app"], tool_test=shape["tool_test"])
+    return folder
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    edits=st.sets(st.sampled_from(sorted(EDITS)), max_size=3),
+    bump=st.sampled_from(sorted(BUMPS)),
+    app=st.sampled_from([(), ("core",), ("core", "gamma")]),
+    tool_test=st.sampled_from([("zeta",), ("zeta", "core"), ("core",)]),
+)
+def test_a_key_changes_exactly_when_its_session_is_affected(
+    edits: set[str], bump: str, app: tuple[str, ...], tool_test: tuple[str, ...]
+) -> None:
+    """On generated workspaces (what app needs, what tool's group installs) and changes."""
+    shape = {"app": app, "tool_test": tool_test}
+    with tempfile.TemporaryDirectory() as folder:
+        root = equivalence_root(Path(folder), shape)
+        base_files = {**FILES, "tests/tool/test_tool.py": "t0"}
+        generated = load(root)
+        before = build_rows(
+            generated, union=True, noxfile=root / "noxfile.py", files=lambda _: base_files
+        )
+        old_lock = read_snapshot(root / "uv.lock")
+        old_pyproject = (root / "pyproject.toml").read_bytes()
+
+        files, changed = dict(base_files), set()
+        for name in sorted(edits):
+            path, table = EDITS[name]
+            changed.add(path)
+            if table is None:
+                files[path] = files.get(path, "") + "+"
+            else:
+                with (root / "pyproject.toml").open("a", encoding="utf-8") as handle:
+                    handle.write(table)
+        if BUMPS[bump]:
+            write_lock(root, **BUMPS[bump], app=app, tool_test=tool_test)
+            changed.add("uv.lock")
+        generated = load(root)
+        after = build_rows(
+            generated, union=True, noxfile=root / "noxfile.py", files=lambda _: files
+        )
+        workspace = discover(root)
+        result = plan_affected(
+            workspace,
+            changed,
+            old_lock=old_lock,
+            new_lock=read_snapshot(root / "uv.lock"),
+            global_globs=("noxfile.py",),
+            scopes=row_scopes(generated, after),
+            root=root_change(workspace, old_pyproject, "base"),
+        )
+        keys_before = {row.session: row.key for row in before}
+        moved = {row.scope for row in after if keys_before[row.session] != row.key}
+        assert moved == set(result.affected), result.explain()

@@ -56,3 +56,18 @@ def test_a_virtual_root_may_not_declare_tests() -> None:
         parse_settings(
             {"tool": {"nox-workspace": {"tests": ["tests"]}}}, SOURCE, is_root=True, is_member=False
         )
+
+
+def test_the_root_may_declare_more_global_tables(tmp_path: Path) -> None:
+    data = {"tool": {"nox-workspace": {"global-tables": ["tool.hatch", "tool.hatch"]}}}
+    settings = parse_settings(data, tmp_path / "pyproject.toml", is_root=True, is_member=False)
+    assert settings.global_tables == ("tool.hatch",)
+    with pytest.raises(ConfigError, match="global-tables belongs in the workspace root"):
+        parse_settings(data, tmp_path / "pyproject.toml", is_root=False, is_member=True)
+    with pytest.raises(ConfigError, match="global-tables must be a list"):
+        parse_settings(
+            {"tool": {"nox-workspace": {"global-tables": "tool.hatch"}}},
+            tmp_path / "pyproject.toml",
+            is_root=True,
+            is_member=False,
+        )
