@@ -507,6 +507,7 @@ def equivalence_root(folder: Path, shape: Mapping[str, tuple[str, ...]]) -> Path
             ),
             "packages/bar/pyproject.toml": member_toml("bar", dependencies=["gamma"]),
             "packages/tool/pyproject.toml": tool,
+            "tests/tool/test_tool.py": "",  # declared test folders must exist
             "noxfile.py": NOXFILE,
         },
     )
