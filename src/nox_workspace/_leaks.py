@@ -9,7 +9,7 @@ of it. So is a package of the closure installed at another version than the lock
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from nox_workspace._closure import target_closure
@@ -88,10 +88,13 @@ def find_leaks(
     environment: Mapping[str, str],
     *,
     allow_seeds: bool,
+    overlay: Collection[str] = (),
 ) -> list[Leak]:
     """The installed distributions the target's locked closure does not give it: names it
     lacks, and names it pins at another version (members, whose lock entries may carry no
-    version, are compared by name only)."""
+    version, are compared by name only). ``overlay`` names what the session's
+    ``Sync(requirements=...)`` installed on purpose: not a leak, unless it replaced a locked
+    package of the closure with another version."""
     closure = {package.name: package for package in target_closure(lock, target, environment)}
     members = set(target.workspace.names)
     locked: dict[str, list[str]] = {}
@@ -104,7 +107,7 @@ def find_leaks(
     for name, version in sorted(installed.items()):
         wanted = closure.get(name)
         if wanted is None:
-            if not (allow_seeds and name in SEED_PACKAGES):
+            if not (allow_seeds and name in SEED_PACKAGES) and name not in overlay:
                 extra.append((name, version))
         elif (
             name not in members

@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from nox_workspace._errors import ConfigError, NoxWorkspaceError, UvError
 from nox_workspace._reuse import (
@@ -133,28 +135,34 @@ def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Lo
             )
         if target.sync.tool_groups:
             _overlay_tool_groups(target, venv, env, timeout, log)
-        leaks, cached = _leaks(target, venv, log)
+        overlay: tuple[str, ...] = ()
+        if target.sync.requirements:
+            overlay = _overlay_requirements(target, venv, env, timeout, log)
+        leaks, cached = _leaks(target, venv, log, overlay)
         unmark_started(venv)
     return Prepared(leaks=leaks, leaks_cached=cached, honoured=honoured)
 
 
-def _leaks(target: Target, venv: Venv, log: Log) -> tuple[tuple[str, ...], bool]:
+def _leaks(
+    target: Target, venv: Venv, log: Log, overlay: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], bool]:
     """The leak lines, and whether they came from the state file.
 
-    After an exact sync with no tool groups uv has removed everything the lock does not give
-    the session, so there is nothing to compare and the lock is not read. Otherwise the
-    report is taken from the state file when its key (every input of the report) matches.
+    After an exact sync with no overlay uv has removed everything the lock does not give the
+    session, so there is nothing to compare and the lock is not read. Otherwise the report
+    is taken from the state file when its key (every input of the report) matches.
     """
-    if target.sync.exact and not target.sync.tool_groups:
+    sync = target.sync
+    if sync.exact and not sync.tool_groups and not sync.requirements:
         return (), False
     installed = venv.distributions()
     environment = venv.marker_environment()
     allow_seeds = not venv.made_by_uv
-    key = leak_key(target, installed, environment, allow_seeds=allow_seeds)
+    key = leak_key(target, installed, environment, allow_seeds=allow_seeds, overlay=overlay)
     state = load_state(venv)
     if state is not None and state.key == key:
         return state.leaks, True
-    lines = compute_leaks(target, installed, environment, allow_seeds=allow_seeds)
+    lines = compute_leaks(target, installed, environment, allow_seeds=allow_seeds, overlay=overlay)
     try:
         save_state(venv, SyncState(key=key, leaks=lines))
     except NoxWorkspaceError as error:
@@ -168,13 +176,17 @@ def compute_leaks(
     environment: Mapping[str, str],
     *,
     allow_seeds: bool,
+    overlay: Collection[str] = (),
 ) -> tuple[str, ...]:
-    """One line per installed distribution the target's locked closure does not give it."""
+    """One line per installed distribution the target's locked closure does not give it
+    (what the requirements ``overlay`` installed on purpose is not a leak)."""
     from nox_workspace._leaks import find_leaks
     from nox_workspace._lock import read_lock
 
     lock = read_lock(target.workspace.lock_path)
-    leaks = find_leaks(installed, lock, target, environment, allow_seeds=allow_seeds)
+    leaks = find_leaks(
+        installed, lock, target, environment, allow_seeds=allow_seeds, overlay=overlay
+    )
     return tuple(leak.describe(target) for leak in leaks)
 
 
@@ -242,6 +254,46 @@ def root_default_groups_note(target: Target) -> str:
         f"the workspace root's default-groups ({shown}) do not apply to a member session "
         f"(uv >= 0.12.2); ask for them with Sync(groups=[...]) if the session needs them"
     )
+
+
+def _overlay_requirements(
+    target: Target, venv: Venv, env: Mapping[str, str], timeout: float | None, log: Log
+) -> tuple[str, ...]:
+    """Install ``Sync(requirements=...)`` after the sync; the names of what it installed.
+
+    These are test tools the lock does not hold (never written into ``uv.lock``: ``uv pip
+    install`` only installs). ``-r FILE`` is relative to the member's folder (the root's for
+    the union). An exact sync removes them again on the next run, so they are reinstalled
+    from uv's cache each run; what they install is logged as the overlay, kept out of the
+    leak report, and part of its cache key. Names come from comparing the venv before and
+    after, plus the requirements' own names (with ``exact=False`` a dependency an earlier
+    run installed is already there and shows as a leak: the conservative side).
+    """
+    base = target.workspace.root if target.all_packages else target.member.path
+    args = ["pip", "install", "--python", str(venv.python)]
+    for entry in target.sync.requirements:
+        if entry.startswith("-r"):
+            args += ["-r", str(base / entry[2:].strip())]
+        else:
+            args.append(entry)
+    before = venv.distributions()
+    if _run(args, env, timeout, target.workspace.root, log).returncode != 0:
+        raise UvError(
+            f"nox-workspace: installing Sync(requirements=...) for {_scope(target)} failed "
+            "(uv's message is above)"
+        )
+    after = venv.distributions()
+    named = {
+        canonicalize_name(Requirement(entry).name)
+        for entry in target.sync.requirements
+        if not entry.startswith("-r")
+    }
+    overlay = sorted(
+        name for name, version in after.items() if before.get(name) != version or name in named
+    )
+    shown = ", ".join(f"{name} {after[name]}" for name in overlay)
+    log(f"nox-workspace: overlay (not from uv.lock): {shown or 'nothing new'}")
+    return tuple(overlay)
 
 
 def _scope(target: Target) -> str:

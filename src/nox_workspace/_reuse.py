@@ -21,7 +21,7 @@ import errno
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,13 +72,15 @@ def leak_key(
     environment: Mapping[str, str],
     *,
     allow_seeds: bool,
+    overlay: Collection[str] = (),
 ) -> str:
     """A digest of every input of the leak report, and nothing else.
 
     The report is a function of ``uv.lock`` (its bytes), the target (members, ``Sync``, the
     uv command line), the members' default groups and names (every ``pyproject.toml`` of the
     workspace), the marker environment, the installed distributions with their versions
-    (dist-info, egg-info and egg-link alike), and whether seed packages are allowed.
+    (dist-info, egg-info and egg-link alike), whether seed packages are allowed, and what the
+    session's requirements overlay installed.
     """
     workspace = target.workspace
     digest = hashlib.sha256()
@@ -91,6 +93,7 @@ def leak_key(
         "environment": dict(sorted(environment.items())),
         "installed": dict(sorted(installed.items())),
         "seeds": allow_seeds,
+        "overlay": sorted(overlay),
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     files = [workspace.lock_path, workspace.pyproject]
