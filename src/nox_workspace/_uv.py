@@ -283,29 +283,43 @@ def run_uv(
     try:
         returncode = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        _stop(proc, reader)
         raise UvError(
             f"uv {args[0] if args else ''} did not finish within {timeout:g} s and was stopped",
             hint=f"check the network, the index and uv's cache, or raise {TIMEOUT_VARIABLE} "
             "(seconds; 0 waits for ever)",
         ) from None
     except BaseException:
-        proc.kill()  # Ctrl-C: uv got the signal too; never leave it running
-        proc.wait()
+        _stop(proc, reader)  # Ctrl-C: uv got the signal too; never leave it running
         raise
     # A process uv started may hold the pipe after uv exited: do not wait for it for ever.
     reader.join(timeout=10)
+    proc.stdout.close()
     return UvResult(returncode=returncode, stdout="".join(kept))
 
 
+def _stop(proc: subprocess.Popen[str], reader: threading.Thread) -> None:
+    """Kill uv, let the reader drain what it printed, and close the pipe."""
+    proc.kill()
+    proc.wait()
+    reader.join(timeout=2)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def _pump(stream: IO[str], kept: collections.deque[str], echo: bool) -> None:
-    """Copy uv's output line by line: to our stdout when ``echo``, and into ``kept``."""
-    for line in stream:
-        kept.append(line)
-        if echo:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+    """Copy uv's output line by line: to our stdout when ``echo``, and into ``kept``.
+
+    The pipe may be closed under it once uv was stopped: that ends the copy, quietly.
+    """
+    try:
+        for line in stream:
+            kept.append(line)
+            if echo:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+    except (ValueError, OSError):
+        return
 
 
 #: uv's messages, and the hint each one calls for (first match wins). Matched case-insensitively
