@@ -34,6 +34,11 @@ CI_CHOICES: Mapping[str, str | None] = {
 }
 #: The documented example each ``--ci`` value copies.
 _CI_EXAMPLES = {"github": "github-actions.yml", "gitlab": "gitlab-ci.yml"}
+#: More files a ``--ci`` value needs: the GitLab child pipeline includes the member job's
+#: template from the repository (``matrix --gitlab-include``).
+_CI_EXTRAS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "gitlab": ((".gitlab/nox-workspace-member.yml", "gitlab-member.yml"),),
+}
 #: Group names that hold test tools by convention; ``dev`` is a default group already.
 _TEST_GROUPS = ("test", "tests", "testing")
 _BOM = b"\xef\xbb\xbf"
@@ -126,6 +131,9 @@ def test(session: nox.Session, target: Target) -> None:
         if tests is None:
             if not member.virtual:
                 session.run("python", "-c", f"import {{member.name.replace('-', '_')}}")
+            continue
+        if len(target.members) == 1:
+            session.run({command})  # a member's session runs in its folder already
             continue
         with session.chdir(member.path):
             session.run({command})
@@ -235,6 +243,8 @@ def plan_init(workspace: Workspace, ci: str) -> list[Planned]:
     ]
     if ci_path is not None:
         new_files.append((root / ci_path, _ci_example(_CI_EXAMPLES[ci])))
+        for path, example in _CI_EXTRAS.get(ci, ()):
+            new_files.append((root / path, _ci_example(example)))
     for path, content in new_files:
         if path.exists():
             raise ConfigError(

@@ -64,6 +64,8 @@ def test_init_on_the_demo_then_nox_runs_a_member(demo: Path, env: dict[str, str]
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "test-greet-" in ran.stderr
     assert "failed" not in ran.stderr
+    # Each member session (one per Python) changes into the member's folder once, not twice.
+    assert ran.stderr.count("nox > cd ") == ran.stderr.count("nox > Running session")
     assert (demo / "uv.lock").read_bytes() == lock
 
 
@@ -79,6 +81,9 @@ def test_init_on_a_fresh_uv_init_workspace(tmp_path: Path, env: dict[str, str]) 
     assert result.returncode == 0, result.stderr
     example = (REPO / "docs" / "ci" / "gitlab-ci.yml").read_bytes()
     assert (root / ".gitlab-ci.yml").read_bytes() == example
+    # The child pipeline includes the member job from the repository (--gitlab-include).
+    member_job = (REPO / "docs" / "ci" / "gitlab-member.yml").read_bytes()
+    assert (root / ".gitlab" / "nox-workspace-member.yml").read_bytes() == member_job
     assert "skip = true" in (root / "pyproject.toml").read_text()
     listed = run(["-m", "nox", "-l"], root, env)
     assert "* test-a-" in listed.stdout
