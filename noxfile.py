@@ -13,6 +13,8 @@ import nox
 
 import nox_workspace
 from nox_workspace import Sync, Target
+from nox_workspace._sessions import MINIMUM_NOX
+from nox_workspace._uv import MINIMUM_UV
 
 nox.options.default_venv_backend = "uv"
 
@@ -79,3 +81,27 @@ def differential(session: nox.Session, target: Target) -> None:
     env = {"DIFFERENTIAL_MUTATIONS": os.environ.get("DIFFERENTIAL_MUTATIONS", "5000")}
     test = "tests/functional/test_differential.py"
     session.run("python", "-m", "pytest", test, "-q", "-s", *session.posargs, env=env)
+
+
+@nox_workspace.session(
+    union="minimums",
+    members=[],
+    sync=Sync(
+        groups=["test"],
+        default_groups=False,
+        requirements=[f"nox=={MINIMUM_NOX}", f"uv=={MINIMUM_UV}"],
+    ),
+    default=False,  # it resolves old releases from the index: run it on purpose
+)
+def minimums(session: nox.Session, target: Target) -> None:
+    """Run the session tests with the oldest Nox and uv the package supports."""
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/functional/test_sessions.py",
+        "tests/functional/test_nox_parity.py",
+        "tests/functional/test_requirements_overlay.py",
+        "-q",
+        *session.posargs,
+    )

@@ -243,8 +243,8 @@ def plan_init(workspace: Workspace, ci: str) -> list[Planned]:
     ]
     if ci_path is not None:
         new_files.append((root / ci_path, _ci_example(_CI_EXAMPLES[ci])))
-        for path, example in _CI_EXTRAS.get(ci, ()):
-            new_files.append((root / path, _ci_example(example)))
+        for extra, example in _CI_EXTRAS.get(ci, ()):
+            new_files.append((root / extra, _ci_example(example)))
     for path, content in new_files:
         if path.exists():
             raise ConfigError(
