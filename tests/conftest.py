@@ -51,7 +51,12 @@ def env(uv_cache: Path) -> dict[str, str]:
 
 
 def _forget_everything() -> None:
-    nox.registry.reset()
+    # nox.registry.reset() is recent; the oldest supported Nox has only the mapping.
+    reset = getattr(nox.registry, "reset", None)
+    if reset is not None:
+        reset()
+    else:
+        nox.registry._REGISTRY.clear()
     _registry.reset()
     clear_lock_cache()
 

@@ -118,10 +118,8 @@ def sync_venv(target: Target, venv: Venv, *, environ: Mapping[str, str], log: Lo
             venv.clear_site_packages()
         mark_started(venv)
         honouring = f"; honouring {', '.join(honoured)}" if honoured else ""
-        log(
-            f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()}{honouring}) "
-            f"with uv {check_uv()}"
-        )
+        # The next line logs the uv command with the binary's path: which uv ran.
+        log(f"nox-workspace: syncing {_scope(target)} ({target.sync.describe()}{honouring})")
         note = root_default_groups_note(target)
         if note:
             log(f"nox-workspace: note: {note}")
