@@ -466,3 +466,21 @@ def cli(
         text=True,
         check=False,
     )
+
+
+def nox_has(*keywords: str) -> bool:
+    """Whether the installed Nox's ``@nox.session`` takes every one of ``keywords`` (the
+    ``minimums`` session runs the tests under the oldest supported Nox)."""
+    import inspect
+
+    import nox
+
+    return set(keywords) <= set(inspect.signature(nox.session).parameters)
+
+
+def nox_records_option_sources() -> bool:
+    """Whether the installed Nox records who set an option (``options.provenance``): without
+    it, ``nox.options.default_venv_backend = "virtualenv"`` looks like Nox's own default."""
+    import nox
+
+    return callable(getattr(nox.options, "provenance", None))

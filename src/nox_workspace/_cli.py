@@ -36,12 +36,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _prog(argv0: str) -> str:
+    """The command as it was invoked: ``nox-workspace`` (the console script) or
+    ``python -m nox_workspace``, so usage lines and errors show what the user typed."""
+    name = Path(argv0).name
+    return "python -m nox_workspace" if name in ("__main__.py", "", "-c") else name
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("nox-workspace")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree without install
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m nox_workspace",
+        prog=_prog(sys.argv[0]),
         description="Inspect a uv workspace as nox-workspace sees it, and plan CI jobs.",
         epilog="Exit status: 0 on success, 1 when check finds a leak, 2 on a bad workspace or "
         "bad arguments.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
     )
     common = _Parser(add_help=False)
     common.add_argument(

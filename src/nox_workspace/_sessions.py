@@ -65,8 +65,10 @@ _OWN_KEYWORDS = frozenset(
         "requires",
     }
 )
-#: The oldest Nox whose session API (tags, default=, run_install, -l --json) this relies on.
-MINIMUM_NOX = Version("2025.2.9")
+#: The oldest Nox whose session API (tags, default=, run_install, -l --json) this relies on,
+#: and that finds a uv >= 0.8 (it asks ``uv self version``; older Nox asks ``uv version``,
+#: which became the project's version, and then finds no uv backend at all).
+MINIMUM_NOX = Version("2025.5.1")
 _CANDIDATE_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 16))
 
 

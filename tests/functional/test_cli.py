@@ -197,3 +197,24 @@ def test_output_cut_short_by_the_reader_is_not_an_error(workspace: Path) -> None
     )
     assert proc.stdout.strip() == "digraph workspace {"
     assert "Traceback" not in proc.stderr
+
+
+def test_version_and_prog_follow_how_the_command_was_invoked(tmp_path: Path) -> None:
+    """``python -m nox_workspace --version`` and the ``nox-workspace`` console script both
+    print the installed version, each under its own name."""
+    from importlib import metadata
+
+    version = metadata.version("nox-workspace")
+    module = subprocess.run(
+        [sys.executable, "-m", "nox_workspace", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert module.stdout.strip() == f"python -m nox_workspace {version}"
+    script = Path(sys.executable).parent / "nox-workspace"
+    if script.exists():
+        result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+        assert result.stdout.strip() == f"nox-workspace {version}"
+        usage = subprocess.run([str(script), "nonsense"], capture_output=True, text=True)
+        assert usage.stderr.startswith("nox-workspace: error: ")  # one line, named as typed

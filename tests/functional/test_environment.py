@@ -148,7 +148,7 @@ LOADERS = {
 
 @pytest.mark.parametrize("loader", list(LOADERS))
 def test_an_old_nox_is_one_clear_line(project: NoxProject, old_nox: Path, loader: str) -> None:
-    """Under nox older than the declared minimum (``nox>=2025.2.9``), loading the noxfile
+    """Under nox older than the declared minimum (``nox>=2025.5.1``), loading the noxfile
     fails with one line naming the version found and how to upgrade, not a traceback."""
     project.write_noxfile()
     result = subprocess.run(

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.functional.nox_project import NoxProject, build_project
-from tests.support import cli, member_toml, run_uv
+from tests.support import cli, member_toml, nox_has, nox_records_option_sources, run_uv
 
 pytestmark = pytest.mark.functional
 
@@ -93,6 +93,10 @@ def cli_python(project: NoxProject, script: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.skipif(
+    not nox_has("download_python", "allow_parallel"),
+    reason="this Nox has no download_python / allow_parallel keywords",
+)
 def test_every_nox_keyword_reaches_nox(project: NoxProject) -> None:
     """venv_params, download_python, allow_parallel and default are handed to Nox as given;
     allow_parallel defaults to on, and a backend-less decorator gets uv."""
@@ -156,7 +160,15 @@ def test(session, target):
     ("setting", "args", "backend"),
     [
         ("", (), "uv"),
-        ('nox.options.default_venv_backend = "virtualenv"', (), "virtualenv"),
+        pytest.param(
+            'nox.options.default_venv_backend = "virtualenv"',
+            (),
+            "virtualenv",
+            marks=pytest.mark.skipif(
+                not nox_records_option_sources(),
+                reason="this Nox cannot tell a noxfile's virtualenv from its own default",
+            ),
+        ),
         ("", ("-db", "virtualenv"), "virtualenv"),
         ('nox.options.default_venv_backend = "virtualenv"', ("-db", "uv"), "uv"),
     ],
