@@ -3,6 +3,7 @@ slate of registries for every test."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,13 @@ import pytest
 from nox_workspace import _registry
 from nox_workspace._lock import clear_lock_cache
 from tests.support import make_wheel, tool_env
+
+# `pytest --cov` measures the Python subprocesses too (`[tool.coverage.run] patch`); they run in
+# test workspaces, where no file may appear outside `.nox/`. Coverage hands them its data file
+# as an absolute path, but a relative `COVERAGE_FILE` in their environment would win and land
+# the data in the workspace: anchor it here, where it names the file the test process writes.
+if not os.path.isabs(os.environ.get("COVERAGE_FILE", "/")):
+    os.environ["COVERAGE_FILE"] = os.path.abspath(os.environ["COVERAGE_FILE"])
 
 #: The third-party packages every test workspace can depend on, offline.
 WHEELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
