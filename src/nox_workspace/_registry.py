@@ -98,13 +98,16 @@ def registered(start: int = 0) -> tuple[GeneratedSession, ...]:
 def discover_once(start: Path, origin: object) -> Workspace:
     """Discover the workspace once per load of a noxfile, however many decorators it has.
 
-    ``origin`` is the noxfile's globals: one load of one noxfile.
+    ``origin`` is the noxfile's globals: one load of one noxfile. The parsed files are cached
+    in ``start``'s ``.nox/`` when that folder exists (Nox's default envdir): each process of
+    ``nox -j`` loads the noxfile again, and the cache, checked file by file, saves it the
+    parsing.
     """
     folder = start.resolve()
     for known_folder, known_origin, workspace in _DISCOVERED:
         if known_origin is origin and known_folder == folder:
             return workspace
-    workspace = discover(start)
+    workspace = discover(start, cache=folder / ".nox")
     _DISCOVERED.append((folder, origin, workspace))
     return workspace
 
