@@ -184,7 +184,9 @@ def session(
                 )
             registered = _register(
                 function,
-                workspace=_registry.discover_once(start, function.__globals__),
+                workspace=_registry.discover_once(
+                    start, function.__globals__, cache=_envdir(sys.argv)
+                ),
                 prefix=name or function.__name__,
                 python=chosen_python,
                 sync=sync if sync is not None else Sync(),
@@ -318,6 +320,21 @@ def _check_nox() -> None:
             f"nox {found} is too old; nox-workspace needs nox >= {MINIMUM_NOX}",
             hint=f"upgrade it with `pip install -U 'nox>={MINIMUM_NOX}'`",
         )
+
+
+def _envdir(argv: Sequence[str]) -> Path:
+    """Nox's envdir for this run: ``--envdir`` of its command line (Nox passes it on to the
+    processes of ``-j``), else ``.nox``; relative to the noxfile's folder, Nox's working
+    directory while it loads the noxfile."""
+    found = ".nox"
+    for index, arg in enumerate(argv[1:], start=1):
+        if arg == "--":
+            break
+        if arg == "--envdir" and index + 1 < len(argv):
+            found = argv[index + 1]
+        elif arg.startswith("--envdir="):
+            found = arg.partition("=")[2]
+    return Path(os.path.abspath(found))
 
 
 def _fresh_venvs_requested(argv: Sequence[str]) -> bool:
