@@ -328,8 +328,8 @@ def _nox_version() -> str:
     ``nox`` package: one folder listing, where ``importlib.metadata`` searches every entry of
     ``sys.path`` (milliseconds, on every load of the noxfile). Falls back to the search."""
     site = Path(nox.__file__).parent.parent
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(site):
+    with contextlib.suppress(OSError), os.scandir(site) as entries:
+        for entry in entries:
             if entry.name.startswith("nox-") and entry.name.endswith(".dist-info"):
                 return entry.name[len("nox-") : -len(".dist-info")]
     return metadata.version("nox")
