@@ -524,6 +524,8 @@ def _check_pythons(versions: Sequence[str], workspace: Workspace, name: str) -> 
     interpreter outside it for every member, even for a member whose own range admits it; so
     the message names the member that narrows the range and lists the versions that work.
     """
+    if not versions:
+        return  # Nox's own choice of Python: nothing to check, and no range to compute
     bounds = SpecifierSet(workspace.requires_python or "")
     for version in versions:
         plain = version.removeprefix("python")

@@ -168,7 +168,8 @@ class Workspace:
     @property
     def requires_python(self) -> str | None:
         """The intersection of the members' ``requires-python``, as uv computes it."""
-        specifiers = [m.requires_python for m in self.members if m.requires_python]
+        # Members usually share one range: each distinct one is parsed once.
+        specifiers = dict.fromkeys(m.requires_python for m in self.members if m.requires_python)
         if not specifiers:
             return None
         combined = SpecifierSet(",".join(specifiers))
