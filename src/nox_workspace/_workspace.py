@@ -611,10 +611,10 @@ class _ParseCache:
         key = str(path)
         try:
             info = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
+        except FileNotFoundError:
             return None
         except OSError:
-            return _read_toml(path)  # the reader's own one-line error
+            return _read_toml(path)  # the same answer, or one-line error, as without a cache
         stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
         known = self._known.get(key)
         if (
