@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -550,6 +551,8 @@ _Stamp = tuple[int, int, int, int, int]
 #: A file changed this close to (or after) the cache's own write is never served from it: a
 #: timestamp's granularity (coarse on some file systems) could hide a same-size edit.
 _RACY_NS = 2_000_000_000
+#: How far in the future the cache may be dated before the clock is taken to have gone back.
+_CLOCK_SLACK_NS = 60_000_000_000
 #: The cache's format, and the Python that parsed it (``tomllib`` may change between them).
 _CACHE_FORMAT = ("nox-workspace-discovery", 1, sys.version)
 
@@ -584,6 +587,8 @@ class _ParseCache:
                 content = marshal.loads(handle.read())
         except (OSError, EOFError, ValueError, TypeError):
             return
+        if written > time.time_ns() + _CLOCK_SLACK_NS:
+            return  # written "in the future": the clock went back, times prove nothing now
         if not (
             isinstance(content, tuple)
             and len(content) == 2

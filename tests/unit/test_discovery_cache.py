@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,16 @@ def test_a_file_changed_just_before_the_cache_was_written_is_read_again(
 ) -> None:
     """Within 2 s of the cache's own write, a timestamp cannot rule out a same-size edit."""
     cached(root)
+    reads.clear()
+    cached(root)
+    assert len(reads) == 3
+
+
+def test_a_cache_dated_in_the_future_is_not_trusted(root: Path, reads: list[Path]) -> None:
+    """After the clock went back, file times cannot prove that a file is unchanged."""
+    cached(root)
+    future = time.time_ns() + 3600 * 1_000_000_000
+    os.utime(root / ".nox" / CACHE_NAME, ns=(future, future))
     reads.clear()
     cached(root)
     assert len(reads) == 3
