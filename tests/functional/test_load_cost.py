@@ -93,8 +93,14 @@ def test_listing_writes_no_cache_where_nox_has_no_envdir_yet(project: NoxProject
 def test_the_processes_of_nox_j_share_a_cache_that_an_edit_invalidates(
     project: NoxProject,
 ) -> None:
-    """After a parallel run the cache sits in ``.nox/``; an edit of the same size (a member
-    renamed ``bar`` -> ``baq``) shows at once in the next listing."""
+    """Once Nox has made its envdir, a parallel run leaves the cache in ``.nox/``; an edit of
+    the same size (a member renamed ``bar`` -> ``baq``) shows at once in the next listing.
+
+    (A first ``-j`` run may start every process before Nox creates ``.nox/``: then none of
+    them writes a cache, so ``.nox/`` is made first here.)
+    """
+    project.nox("-s", "test-foo")
+    assert not (project.root / ".nox" / CACHE_NAME).exists()
     project.nox("-j", "2", "-s", "test-foo", "test-bar")
     assert (project.root / ".nox" / CACHE_NAME).is_file()
     assert listed(project) == ["test-bar", "test-baz", "test-foo"]
