@@ -30,6 +30,7 @@ __all__ = [
     "BenchWorkspace",
     "Row",
     "bench_env",
+    "download_pytest",
     "find_uv",
     "interleave",
     "load_make_wheel",
@@ -151,13 +152,48 @@ def _toml_list(items: Sequence[str]) -> str:
     return "[" + ", ".join(f'"{item}"' for item in items) + "]"
 
 
-def make_workspace(parent: Path, members: int = 80, *, lock: bool = True) -> BenchWorkspace:
+def download_pytest(folder: Path) -> list[Path]:
+    """Wheels of this interpreter's pytest and its dependencies, fetched once with pip (the
+    only step that needs the network); the workspace's wheelhouse gets copies. The
+    dependencies behind markers (Windows, older Pythons) are named too: ``uv lock`` resolves
+    for every platform."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = [
+        f"pytest=={importlib.metadata.version('pytest')}",
+        "colorama",
+        "exceptiongroup",
+        "tomli",
+        "typing-extensions",
+    ]
+    run_checked(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--only-binary=:all:",
+            "-d",
+            str(folder),
+            *wanted,
+        ],
+        folder,
+        {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")},
+    )
+    return sorted(folder.glob("*.whl"))
+
+
+def make_workspace(
+    parent: Path, members: int = 80, *, lock: bool = True, test_wheels: Sequence[Path] = ()
+) -> BenchWorkspace:
     """Write an offline workspace of ``members`` packages under ``parent / "ws"``.
 
     Layout: a virtual root (``packages/*``), a wheelhouse of 12 tiny wheels (some requiring
     others) beside the root, members ``member-00``... built with ``uv_build``. Each member
     needs one or two wheels; members past the first 8 depend on a core member, and every
-    third one also on its predecessor, so closures hold a few members each.
+    third one also on its predecessor, so closures hold a few members each. With
+    ``test_wheels`` (pytest's, see :func:`download_pytest`) each member also has a ``dev``
+    group holding ``pytest`` and a ``tests/`` folder with one test of its module.
     """
     if members < 1:
         raise ValueError("members must be at least 1")
@@ -167,6 +203,8 @@ def make_workspace(parent: Path, members: int = 80, *, lock: bool = True) -> Ben
     for index, wheel in enumerate(wheels):
         requires = [f"{wheels[index - 1]}>=1"] if index % 4 else []
         make_wheel(wheelhouse, wheel, "1.0", requires)
+    for wheel_file in test_wheels:
+        shutil.copy2(wheel_file, wheelhouse / wheel_file.name)
 
     root = parent / "ws"
     (root / "packages").mkdir(parents=True)
@@ -200,6 +238,8 @@ def make_workspace(parent: Path, members: int = 80, *, lock: bool = True) -> Ben
             f"dependencies = {_toml_list([*dict.fromkeys(third_party), *internal])}",
             "",
         ]
+        if test_wheels:
+            lines += ["[dependency-groups]", 'dev = ["pytest"]', ""]
         if internal:
             lines.append("[tool.uv.sources]")
             lines += [f"{target} = {{ workspace = true }}" for target in internal]
@@ -215,6 +255,14 @@ def make_workspace(parent: Path, members: int = 80, *, lock: bool = True) -> Ben
         (member_dir / "pyproject.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         imports = "".join(f"import {module_name(dep)}  # noqa: F401\n" for dep in internal)
         (package / "__init__.py").write_text(f"{imports}NAME = {name!r}\n", encoding="utf-8")
+        if test_wheels:
+            tests = member_dir / "tests"
+            tests.mkdir()
+            (tests / f"test_{module_name(name)}.py").write_text(
+                f"import {module_name(name)}\n\n\n"
+                f"def test_name() -> None:\n    assert {module_name(name)}.NAME == {name!r}\n",
+                encoding="utf-8",
+            )
 
     env = bench_env(parent / "uv-cache")
     workspace = BenchWorkspace(

@@ -7,22 +7,26 @@ medians:
 ==========================  ============================  ===========================  ======
 measurement                 ours                          peer                         target
 ==========================  ============================  ===========================  ======
-list sessions               ``nox -l``, plugin noxfile    ``nox -l``, 80 sessions by   <= 1.10
-                                                          hand (plain ``nox.session``)
+list sessions               ``nox -l``, plugin noxfile    ``nox -l``, 80 sessions by   <= 1.05
+                            (envdir exists: cached)       hand (plain ``nox.session``)
 first run of one member     ``nox -s test-M``, no venv    nox-uv ``uv_packages=[M]``   <= 1.00
 second run, default opts    venv reused, no-op sync       nox-uv (venv recreated)      <= 0.50
 ``nox -r``, nothing changed venv reused, no-op sync       nox-uv (no-op ``uv sync``)   <= 0.92
 second run, default opts    venv reused, no-op sync       Nox's floor (``-R``) plus    <= 1.05
                                                           one no-op ``uv sync``
 all members, 2 jobs, fresh  ``nox -j 2``                  tox-uv ``tox p -p 2``        <= 0.90
+all members, second run     plain ``nox``, venvs reused   tox-uv ``tox r``, envs kept  <= 0.80
 ==========================  ============================  ===========================  ======
 
-Every session body does the same small thing: ``python -c "import <member module>"`` from the
-member's folder. Both sides use nox's uv backend and ``uv sync --locked`` of the one member.
+Every session body does the same thing on every side: ``python -c "import <member module>"``
+from the member's folder, or with ``--body pytest`` pytest over the member's ``tests/`` (pytest
+from the member's ``dev`` group). Both sides use nox's uv backend and ``uv sync --locked`` of
+the one member.
 tox runs on a copy of the workspace, because it writes a ``.venv`` redirect into the project
 root that uv would follow.
 
-Usage: ``python benchmarks/bench_sessions.py [--members N] [--repeat K] [--skip-tox]``.
+Usage: ``python benchmarks/bench_sessions.py [--members N] [--repeat K] [--skip-tox]
+[--body import|pytest]``.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     BenchWorkspace,
     Row,
+    download_pytest,
     interleave,
     load_note,
     make_workspace,
+    median,
     module_name,
     print_table,
     run_checked,
@@ -53,11 +59,23 @@ from _common import (
 
 NOX = [sys.executable, "-m", "nox"]
 TOX = [sys.executable, "-m", "tox"]
-DOC = "Import the member's module in its own locked closure."
+DOC = "Test the member in its own locked closure."
+#: The pytest body's command, the same on every side (no cache folder written into members).
+PYTEST = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
 
 
-def plugin_noxfile() -> str:
+def body(module: str, pytest: bool) -> tuple[str, ...]:
+    """A session's command: import the member's module, or run pytest over its tests."""
+    return PYTEST if pytest else ("python", "-c", f"import {module}")
+
+
+def plugin_noxfile(pytest: bool = False) -> str:
     """The noxfile a user of nox-workspace writes: one decorated function."""
+    command = (
+        repr(PYTEST)
+        if pytest
+        else '("python", "-c", "import " + target.member.name.replace("-", "_"))'
+    )
     return textwrap.dedent(
         f'''\
         import nox
@@ -68,12 +86,12 @@ def plugin_noxfile() -> str:
         @nox_workspace.session
         def test(session: nox.Session, target: nox_workspace.Target) -> None:
             """{DOC}"""
-            session.run("python", "-c", "import " + target.member.name.replace("-", "_"))
+            session.run(*{command})
         '''
     )
 
 
-def static_noxfile(members: Sequence[str]) -> str:
+def static_noxfile(members: Sequence[str], pytest: bool = False) -> str:
     """The same sessions written out by hand with plain ``nox.session``: the floor of ``-l``."""
     parts = ["import nox\n"]
     for name in members:
@@ -95,33 +113,35 @@ def static_noxfile(members: Sequence[str]) -> str:
                         env={{"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}},
                     )
                     with session.chdir("packages/{name}"):
-                        session.run("python", "-c", "import {module_name(name)}")
+                        session.run(*{body(module_name(name), pytest)!r})
                 '''
             )
         )
     return "".join(parts)
 
 
-def nox_uv_noxfile(members: Sequence[str]) -> str:
-    """The same sessions written by hand with nox-uv (``uv sync --package M`` in the venv)."""
+def nox_uv_noxfile(members: Sequence[str], pytest: bool = False) -> str:
+    """The same sessions written by hand with nox-uv (``uv sync --package M`` in the venv);
+    nox-uv always passes ``--no-default-groups``, so the pytest body names the group."""
+    groups = ', uv_groups=["dev"]' if pytest else ""
     parts = ["import nox\nfrom nox_uv import session\n"]
     for name in members:
         parts.append(
             textwrap.dedent(
                 f'''
 
-                @session(name="test-{name}", venv_backend="uv", uv_packages=["{name}"])
+                @session(name="test-{name}", venv_backend="uv", uv_packages=["{name}"]{groups})
                 def test_{module_name(name)}(s: nox.Session) -> None:
                     """{DOC} [{name}]"""
                     with s.chdir("packages/{name}"):
-                        s.run("python", "-c", "import {module_name(name)}")
+                        s.run(*{body(module_name(name), pytest)!r})
                 '''
             )
         )
     return "".join(parts)
 
 
-def tox_ini(members: Sequence[str]) -> str:
+def tox_ini(members: Sequence[str], pytest: bool = False) -> str:
     """One tox-uv env per member: ``uv sync --locked --package M`` into the env, then import."""
     lines = [
         "[tox]",
@@ -138,7 +158,11 @@ def tox_ini(members: Sequence[str]) -> str:
             f"[testenv:{name}]",
             f"uv_sync_flags = --package={name}",
             f"change_dir = {{tox_root}}/packages/{name}",
-            f'commands = python -c "import {module_name(name)}"',
+            *(
+                ["dependency_groups = dev", "commands = " + " ".join(PYTEST)]
+                if pytest
+                else [f'commands = python -c "import {module_name(name)}"']
+            ),
             "",
         ]
     return "\n".join(lines)
@@ -147,18 +171,20 @@ def tox_ini(members: Sequence[str]) -> str:
 class Bench:
     """The generated workspace, its noxfiles, and one method per measurement."""
 
-    def __init__(self, workspace: BenchWorkspace, scratch: Path) -> None:
+    def __init__(self, workspace: BenchWorkspace, scratch: Path, pytest: bool = False) -> None:
         self.ws = workspace
         self.root = workspace.root
         self.env = workspace.env
         self.envs = scratch / "envs"
+        self.scratch = scratch
         self.member = workspace.pick_member()
-        (self.root / "noxfile.py").write_text(plugin_noxfile(), encoding="utf-8")
+        self.noop: list[float] = []  # no-op syncs of one member, filled by single()
+        (self.root / "noxfile.py").write_text(plugin_noxfile(pytest), encoding="utf-8")
         (self.root / "noxfile_static.py").write_text(
-            static_noxfile(workspace.members), encoding="utf-8"
+            static_noxfile(workspace.members, pytest), encoding="utf-8"
         )
         (self.root / "noxfile_noxuv.py").write_text(
-            nox_uv_noxfile(workspace.members), encoding="utf-8"
+            nox_uv_noxfile(workspace.members, pytest), encoding="utf-8"
         )
 
     def nox(self, noxfile: str, envdir: str, *args: str) -> list[str]:
@@ -173,15 +199,31 @@ class Bench:
         if not listed[0] or any(names != listed[0] for names in listed[1:]):
             raise SystemExit(f"the noxfiles list different sessions: {[len(n) for n in listed]}")
 
-    def listing(self, repeat: int) -> Row:
-        def case(noxfile: str) -> Callable[[], float]:
-            argv = self.nox(noxfile, "unused", "-l")
+    def listing(self, repeat: int) -> list[Row]:
+        """``nox -l`` as after any earlier run (the envdir exists, so the discovery cache is
+        there), and, as a reference, before any run (no envdir: every file parsed)."""
+        (self.envs / "listing").mkdir(parents=True, exist_ok=True)
+
+        def case(noxfile: str, envdir: str) -> Callable[[], float]:
+            argv = self.nox(noxfile, envdir, "-l")
             return lambda: self.time(argv)
 
-        cases = {"ours": case("noxfile.py"), "peer": case("noxfile_static.py")}
+        cases = {
+            "ours": case("noxfile.py", "listing"),
+            "peer": case("noxfile_static.py", "listing"),
+            "uncached": case("noxfile.py", "unused"),
+        }
         results = interleave(cases, repeat, warmup=2)
         label = f"nox -l, {len(self.ws.members)} sessions (vs static noxfile)"
-        return Row(label, results["ours"], results["peer"], 1.10)
+        return [
+            Row(label, results["ours"], results["peer"], 1.05),
+            Row(
+                "  ref: the same before any run (no envdir, no cache)",
+                results["uncached"],
+                results["peer"],
+                None,
+            ),
+        ]
 
     def single(self, repeat: int) -> list[Row]:
         """One member's session: first run (no venv), second run (defaults), then ``-r``.
@@ -229,6 +271,7 @@ class Bench:
                 if round_:
                     for lap, seconds in laps.items():
                         times[side][lap].append(seconds)
+        self.noop = noop
         ours, peer, floor = times["ours"], times["peer"], times["floor"]
         budget = [f + u for f, u in zip(sorted(floor["reuse"]), sorted(noop), strict=True)]
         return [
@@ -294,6 +337,68 @@ class Bench:
             ),
         ]
 
+    def rerun(self, repeat: int, tox_root: Path) -> list[Row]:
+        """Every member's session again, one after the other, nothing changed: plain ``nox``
+        (our venvs reused, one no-op ``uv sync`` each) vs tox-uv's ``tox r`` on its kept envs.
+
+        References: Nox's floor for the same 80 sessions (the static noxfile with ``-R``: no
+        sync at all), and that floor plus one no-op ``uv sync`` per session (the median of
+        the one-member no-op syncs times the number of members), the issue's budget.
+        """
+        workdir = self.scratch / "tox-rerun"
+        tox = [*TOX, "r", "-q", "--workdir", str(workdir)]
+        ours = self.nox("noxfile.py", "rerun-ours")
+        floor = self.nox("noxfile_static.py", "rerun-static")
+        for argv, where in ((ours, self.root), (floor, self.root), (tox, tox_root)):
+            run_checked(argv, where, self.env)  # the first run, untimed
+        self._drop_tox_redirect(tox_root)
+
+        def tox_case() -> float:
+            seconds = time_command(tox, tox_root, self.env)
+            self._drop_tox_redirect(tox_root)
+            return seconds
+
+        cases = {
+            "ours": lambda: self.time(ours),
+            "tox": tox_case,
+            "floor": lambda: self.time([*floor, "-R"]),
+        }
+        results = interleave(cases, repeat)
+        count = len(self.ws.members)
+        budget = [seconds + count * median(self.noop) for seconds in results["floor"]]
+        return [
+            Row(
+                f"all {count} sessions, serial, second run (vs tox-uv second run)",
+                results["ours"],
+                results["tox"],
+                0.8,
+            ),
+            Row(
+                f"  ref: the same vs Nox's floor (-R) + {count} no-op uv syncs",
+                results["ours"],
+                budget,
+                None,
+            ),
+            Row(
+                "  ref: the same vs Nox's floor (static, -R)",
+                results["ours"],
+                results["floor"],
+                None,
+            ),
+            Row(
+                "  ref: Nox's floor (static, -R) vs tox-uv second run",
+                results["floor"],
+                results["tox"],
+                None,
+            ),
+        ]
+
+    @staticmethod
+    def _drop_tox_redirect(tox_root: Path) -> None:
+        redirect = tox_root / ".venv"
+        if redirect.is_file():
+            redirect.unlink()  # tox's redirect file: never leave it for uv to follow
+
     def time(self, argv: Sequence[str]) -> float:
         return time_command(argv, self.root, self.env)
 
@@ -311,6 +416,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--skip-tox", action="store_true", help="leave out the all-members run (nox -j 2 vs tox-uv)"
     )
+    parser.add_argument(
+        "--body",
+        choices=("import", "pytest"),
+        default="import",
+        help="each session's work: import the member's module (default), or run pytest over "
+        "its tests (pytest from a dev group; the first import compiles bytecode)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace")
     args = parser.parse_args(argv)
     if args.members < 1 or args.repeat < 1:
@@ -319,25 +431,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="nox-workspace-bench-"))
     try:
         started = time.perf_counter()
-        workspace = make_workspace(scratch, args.members)
+        pytest = args.body == "pytest"
+        wheels = download_pytest(scratch / "pytest-wheels") if pytest else ()
+        workspace = make_workspace(scratch, args.members, test_wheels=wheels)
         tox_root = scratch / "ws-tox"
         if not args.skip_tox:
             shutil.copytree(workspace.root, tox_root)
-            (tox_root / "tox.ini").write_text(tox_ini(workspace.members), encoding="utf-8")
+            (tox_root / "tox.ini").write_text(tox_ini(workspace.members, pytest), encoding="utf-8")
         workspace.warm()
         if not args.skip_tox:
             workspace.warm(tox_root)
-        bench = Bench(workspace, scratch)
+        bench = Bench(workspace, scratch, pytest)
         bench.check_listing()
         print(versions(workspace.uv, ["nox", "nox-uv", "tox", "tox-uv", "nox-workspace"]))
         print(load_note())
         print(
-            f"{args.members} members, warm uv cache, UV_OFFLINE=1; one-member runs use "
+            f"{args.members} members, body: {args.body}, warm uv cache, UV_OFFLINE=1; "
+            "one-member runs use "
             f"{bench.member} (depends on "
             f"{', '.join(workspace.depends_on[bench.member]) or 'no other member'})"
         )
-        rows = [bench.listing(3 * args.repeat)]
-        print_table(rows[-1:])
+        rows = bench.listing(3 * args.repeat)
+        print_table(rows)
         single = bench.single(args.repeat)
         rows += single
         print_table(single)
@@ -345,6 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parallel = bench.parallel(max(1, args.repeat // 3), tox_root)
             rows += parallel
             print_table(parallel)
+            rerun = bench.rerun(max(1, args.repeat // 3), tox_root)
+            rows += rerun
+            print_table(rerun)
         print(f"\nall measurements (medians; {time.perf_counter() - started:.0f} s in all):")
         print(load_note())
         print_table(rows)

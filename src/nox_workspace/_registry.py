@@ -95,16 +95,18 @@ def registered(start: int = 0) -> tuple[GeneratedSession, ...]:
     return tuple(_SESSIONS[start:])
 
 
-def discover_once(start: Path, origin: object) -> Workspace:
+def discover_once(start: Path, origin: object, cache: Path | None = None) -> Workspace:
     """Discover the workspace once per load of a noxfile, however many decorators it has.
 
-    ``origin`` is the noxfile's globals: one load of one noxfile.
+    ``origin`` is the noxfile's globals: one load of one noxfile. ``cache`` is Nox's envdir:
+    when that folder exists, the parsed files are cached there, checked file by file on the
+    next load (each process of ``nox -j`` loads the noxfile again).
     """
     folder = start.resolve()
     for known_folder, known_origin, workspace in _DISCOVERED:
         if known_origin is origin and known_folder == folder:
             return workspace
-    workspace = discover(start)
+    workspace = discover(start, cache=cache)
     _DISCOVERED.append((folder, origin, workspace))
     return workspace
 

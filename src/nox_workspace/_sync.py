@@ -12,14 +12,18 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from nox_workspace._errors import ConfigError
-from nox_workspace._walk import Selection, frozen_environment
 from nox_workspace._workspace import Member, Workspace
+
+if TYPE_CHECKING:
+    # The lock walker (markers, lock index) is imported by selection() alone: loading a
+    # noxfile builds Targets but never walks a lock, and the import cost every Nox process.
+    from nox_workspace._walk import Selection
 
 __all__ = ["Sync", "Target"]
 
@@ -398,6 +402,8 @@ class Target:
         the root's for ``--all-packages``), not from ``uv.lock``, so they come from the
         workspace here. Tool groups are not part of it: uv cannot express them in one sync.
         """
+        from nox_workspace._walk import Selection, frozen_environment
+
         sync = self.sync
         members = () if self.all_packages else (self.member.name,)
         return Selection(

@@ -7,10 +7,15 @@ uv would refuse the workspace.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import marshal
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -33,9 +38,22 @@ from nox_workspace._glob import (
 from nox_workspace._settings import Settings, parse_settings
 from nox_workspace._toml import load_toml, load_toml_if_present
 
-__all__ = ["Edge", "EdgeKind", "Member", "Skipped", "Workspace", "discover", "load_workspace"]
+__all__ = [
+    "CACHE_NAME",
+    "Edge",
+    "EdgeKind",
+    "Member",
+    "Skipped",
+    "Workspace",
+    "discover",
+    "load_workspace",
+]
 
 EdgeKind = Literal["dependency", "extra", "group"]
+#: How discovery reads one ``pyproject.toml``: its table, or ``None`` when there is no file.
+_Read = Callable[[Path], "dict[str, Any] | None"]
+#: The parse cache's file name inside its folder (Nox's ``.nox/``).
+CACHE_NAME = "nox-workspace-discovery.cache"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,7 +169,8 @@ class Workspace:
     @property
     def requires_python(self) -> str | None:
         """The intersection of the members' ``requires-python``, as uv computes it."""
-        specifiers = [m.requires_python for m in self.members if m.requires_python]
+        # Members usually share one range: each distinct one is parsed once.
+        specifiers = dict.fromkeys(m.requires_python for m in self.members if m.requires_python)
         if not specifiers:
             return None
         combined = SpecifierSet(",".join(specifiers))
@@ -274,22 +293,34 @@ def _reach(graph: Mapping[str, Sequence[str]], start: Iterable[str]) -> tuple[st
     return tuple(sorted(seen))
 
 
-def discover(start: Path | str | None = None) -> Workspace:
+def discover(start: Path | str | None = None, *, cache: Path | None = None) -> Workspace:
     """Find the workspace that contains ``start`` (default: the current directory).
 
     Walks up from ``start`` as uv does: the first ``pyproject.toml`` with
     ``[tool.uv.workspace]`` is the root. A project that is not a member of the workspace
     above it, or that has none, is a workspace of its own with itself as the only member.
+
+    ``cache`` is a folder (Nox's ``.nox/``) that may hold the parsed tables of the files read
+    last time (see :class:`_ParseCache`): the globs are still expanded and every file is still
+    looked at, only the parsing of an unchanged file is saved. A folder that does not exist,
+    or cannot be written, means no cache.
     """
-    begin = normalize(start if start is not None else Path.cwd())
+    reader = _ParseCache(cache)
+    try:
+        return _discover(normalize(start if start is not None else Path.cwd()), reader.read)
+    finally:
+        reader.save()
+
+
+def _discover(begin: Path, read: _Read) -> Workspace:
     project: Path | None = None
     for directory in (begin, *begin.parents):
         candidate = directory / "pyproject.toml"
         if not candidate.is_file():
             continue
-        data = load_toml(candidate, DiscoveryError)
+        data = _must(read(candidate), candidate)
         if _pyproject.get_table(data, "tool", "uv", "workspace", source=candidate) is not None:
-            workspace = _build(directory, candidate, data)
+            workspace = _build(directory, candidate, data, read)
             if project is None or any(m.path == project for m in workspace.members):
                 return workspace
             break
@@ -297,7 +328,7 @@ def discover(start: Path | str | None = None) -> Workspace:
             project = directory
     if project is not None:
         pyproject = project / "pyproject.toml"
-        return _build(project, pyproject, load_toml(pyproject, DiscoveryError))
+        return _build(project, pyproject, _must(read(pyproject), pyproject), read)
     raise DiscoveryError(
         "no pyproject.toml with [tool.uv.workspace] or [project] here or in any parent",
         path=begin,
@@ -316,7 +347,16 @@ def load_workspace(root: Path | str) -> Workspace:
     return _build(root_path, pyproject, load_toml(pyproject, DiscoveryError))
 
 
-def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
+def _must(data: dict[str, Any] | None, path: Path) -> dict[str, Any]:
+    """``data``, or the one-line "file not found" error of a file that vanished meanwhile."""
+    if data is None:
+        raise DiscoveryError("file not found", path=path, hint="create it or fix the path")
+    return data
+
+
+def _build(
+    root: Path, pyproject: Path, data: Mapping[str, Any], read: _Read | None = None
+) -> Workspace:
     """Expand the globs under ``root`` and read every member's ``pyproject.toml``."""
     config = _pyproject.get_table(data, "tool", "uv", "workspace", source=pyproject) or {}
     patterns = _pyproject.string_list(config.get("members"), "tool.uv.workspace.members", pyproject)
@@ -327,7 +367,7 @@ def _build(root: Path, pyproject: Path, data: Mapping[str, Any]) -> Workspace:
     )
     root_sources = _pyproject.uv_sources(data, pyproject)
 
-    found, skipped = _matched(root, pyproject, data, patterns, excluded)
+    found, skipped = _matched(root, pyproject, data, patterns, excluded, read or _read_toml)
     names: dict[str, Path] = {}
     for path, (source, project_data) in found.items():
         name = _pyproject.project_name(project_data, source)
@@ -376,6 +416,7 @@ def _matched(
     data: Mapping[str, Any],
     patterns: list[str],
     excluded: re.Pattern[str] | None,
+    read: _Read,
 ) -> tuple[dict[Path, tuple[Path, Mapping[str, Any]]], list[Skipped]]:
     """The member folders the globs give (folder -> its pyproject.toml and table), and the
     folders uv leaves out silently; a folder uv refuses is a :class:`DiscoveryError`."""
@@ -391,7 +432,7 @@ def _matched(
                 skipped.append(Skipped(relpath=_rel(root, path), reason="excluded"))
                 continue
             member_toml = path / "pyproject.toml"
-            member_data = load_toml_if_present(member_toml, DiscoveryError)
+            member_data = read(member_toml)
             if member_data is None:
                 if path.name.startswith(".") or holds_only_ignored_files(path):
                     skipped.append(
@@ -499,3 +540,120 @@ def _member(
         settings=parse_settings(data, source, is_root=is_root, is_member=True),
         dynamic=tuple(str(key) for key in project.get("dynamic") or ()),
     )
+
+
+def _read_toml(path: Path) -> dict[str, Any] | None:
+    return load_toml_if_present(path, DiscoveryError)
+
+
+#: What a cached table is valid for: the file's size, mtime_ns, ctime_ns, inode and device.
+_Stamp = tuple[int, int, int, int, int]
+#: A file changed this close to (or after) the cache's own write is never served from it: a
+#: timestamp's granularity (coarse on some file systems) could hide a same-size edit.
+_RACY_NS = 2_000_000_000
+#: How far in the future the cache may be dated before the clock is taken to have gone back.
+_CLOCK_SLACK_NS = 60_000_000_000
+#: The cache's format, and the Python that parsed it (``tomllib`` may change between them).
+_CACHE_FORMAT = ("nox-workspace-discovery", 1, sys.version)
+
+
+class _ParseCache:
+    """The parsed ``pyproject.toml`` tables of the last discovery, in ``.nox/``.
+
+    Nox loads the noxfile again in each process it starts for ``nox -j``; reading and parsing
+    every member's file is most of what discovery costs there. A table is served from the cache
+    only when the file's size, mtime_ns, ctime_ns (any write or ``utime`` changes it), inode
+    and device are those recorded, and the file last changed more than :data:`_RACY_NS`
+    before the cache was written; anything else (a missing, foreign, damaged or older-format
+    cache too) is read from the file. Globs, folders and every rule of discovery run each
+    time: only parsing is saved, so a member folder added or removed is always seen. The cache
+    is written (atomically, only into an existing folder, errors ignored) when a table came
+    from a file, and holds the files this discovery read, no others.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self._folder = folder if folder is not None and folder.is_dir() else None
+        self._known: dict[str, tuple[_Stamp, dict[str, Any]]] = {}
+        self._used: dict[str, tuple[_Stamp, dict[str, Any]]] = {}
+        self._trusted_before = 0
+        self._missed = False
+        if self._folder is not None:
+            self._load(self._folder / CACHE_NAME)
+
+    def _load(self, path: Path) -> None:
+        try:
+            with path.open("rb") as handle:
+                written = os.fstat(handle.fileno()).st_mtime_ns
+                content = marshal.loads(handle.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        if written > time.time_ns() + _CLOCK_SLACK_NS:
+            return  # written "in the future": the clock went back, times prove nothing now
+        if not (
+            isinstance(content, tuple)
+            and len(content) == 2
+            and content[0] == _CACHE_FORMAT
+            and isinstance(content[1], dict)
+        ):
+            return
+        for key, value in content[1].items():
+            if (
+                isinstance(key, str)
+                and isinstance(value, tuple)
+                and len(value) == 2
+                and isinstance(value[0], tuple)
+                and len(value[0]) == 5
+                and all(type(part) is int for part in value[0])
+                and isinstance(value[1], dict)
+            ):
+                self._known[key] = value
+        self._trusted_before = written - _RACY_NS
+
+    def read(self, path: Path) -> dict[str, Any] | None:
+        """The table of ``path`` (``None`` when it does not exist), from the cache if valid."""
+        if self._folder is None:
+            return _read_toml(path)
+        key = str(path)
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return _read_toml(path)  # the same answer, or one-line error, as without a cache
+        stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+        known = self._known.get(key)
+        if (
+            known is not None
+            and known[0] == stamp
+            and max(info.st_mtime_ns, info.st_ctime_ns) < self._trusted_before
+        ):
+            self._used[key] = known
+            return known[1]
+        self._missed = True
+        data = _read_toml(path)
+        if data is not None:
+            self._used[key] = (stamp, data)
+        return data
+
+    def save(self) -> None:
+        """Write the tables this discovery used, when one of them came from its file."""
+        if self._folder is None or not (self._missed or self._used.keys() != self._known.keys()):
+            return
+        entries = {}
+        for key, entry in self._used.items():
+            try:
+                marshal.dumps(entry[1])
+            except ValueError:
+                continue  # a TOML date or time: marshal cannot hold it, so read it each time
+            entries[key] = entry
+        try:
+            handle, temporary = tempfile.mkstemp(prefix=f".{CACHE_NAME}.", dir=self._folder)
+        except OSError:
+            return  # read-only: no cache
+        try:
+            with os.fdopen(handle, "wb") as output:
+                marshal.dump((_CACHE_FORMAT, entries), output)
+            os.replace(temporary, self._folder / CACHE_NAME)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)

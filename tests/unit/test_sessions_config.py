@@ -8,7 +8,7 @@ import pytest
 
 import nox_workspace
 from nox_workspace import ConfigError, Sync, Target, discover, pythons
-from nox_workspace._sessions import _fresh_venvs_requested
+from nox_workspace._sessions import _envdir, _fresh_venvs_requested, _nox_version
 from tests.support import member_toml, write_tree
 
 
@@ -69,6 +69,31 @@ def test_pythons_keeps_installed_versions_inside_requires_python(
 def test_explicit_no_reuse_is_detected(argv: list[str], fresh: bool) -> None:
     """An explicit ``--reuse-venv=no`` / ``-N`` asks for fresh venvs; Nox's default does not."""
     assert _fresh_venvs_requested(argv) is fresh
+
+
+@pytest.mark.parametrize(
+    ("argv", "envdir"),
+    [
+        (["nox", "-s", "x"], ".nox"),
+        (["nox", "--envdir", "build/envs", "-s", "x"], "build/envs"),
+        (["nox", "--envdir=/abs/envs"], "/abs/envs"),
+        (["nox", "-s", "x", "--", "--envdir", "posarg"], ".nox"),
+    ],
+)
+def test_the_discovery_cache_lives_in_noxs_envdir(
+    argv: list[str], envdir: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The cache follows ``--envdir`` (forwarded to ``-j`` children), relative to the folder
+    Nox loads the noxfile from; a session's own arguments after ``--`` are not Nox's."""
+    monkeypatch.chdir(tmp_path)
+    assert _envdir(argv) == tmp_path / envdir
+
+
+def test_noxs_version_is_read_from_its_dist_info_folder() -> None:
+    """The one-listing lookup gives what ``importlib.metadata`` gives."""
+    from importlib import metadata
+
+    assert _nox_version() == metadata.version("nox")
 
 
 def test_member_settings(tmp_path: Path) -> None:
