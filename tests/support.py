@@ -21,6 +21,23 @@ from packaging.utils import canonicalize_name
 _DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
 
 
+#: PEP 508 marker values of CPython 3.11 on Linux x86_64: the environment unit tests evaluate
+#: markers and closures in.
+LINUX_311: dict[str, str] = {
+    "implementation_name": "cpython",
+    "implementation_version": "3.11.7",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+    "platform_python_implementation": "CPython",
+    "platform_release": "6.1.0",
+    "platform_system": "Linux",
+    "platform_version": "#1 SMP",
+    "python_full_version": "3.11.7",
+    "python_version": "3.11",
+    "sys_platform": "linux",
+}
+
+
 def _load_wheel_writer() -> Callable[..., Path]:
     """The demo's wheel writer: one implementation serves the demo and the tests."""
     spec = importlib.util.spec_from_file_location("make_wheelhouse", _DEMO / "make_wheelhouse.py")

@@ -7,21 +7,8 @@ from pathlib import Path
 from nox_workspace._leaks import Leak, find_leaks, name_some
 from nox_workspace._lock import read_lock
 from nox_workspace._sync import Sync
+from tests.support import LINUX_311 as LINUX
 from tests.unit.reuse_fixtures import target, workspace
-
-LINUX = {
-    "implementation_name": "cpython",
-    "implementation_version": "3.11.7",
-    "os_name": "posix",
-    "platform_machine": "x86_64",
-    "platform_python_implementation": "CPython",
-    "platform_release": "6.1.0",
-    "platform_system": "Linux",
-    "platform_version": "#1 SMP",
-    "python_full_version": "3.11.7",
-    "python_version": "3.11",
-    "sys_platform": "linux",
-}
 
 
 def leaks_of(root: Path, installed: dict[str, str], *, seeds: bool = False) -> list[str]:

@@ -20,23 +20,11 @@ from nox_workspace._errors import LockError
 from nox_workspace._lock import Lock, LockedPackage, clear_lock_cache, parse_lock, read_lock
 from nox_workspace._markers import compile_marker
 from nox_workspace._walk import Selection, frozen_environment
+from tests.support import LINUX_311
 
 REGISTRY = {"registry": "https://pypi.org/simple"}
 LOCK_PATH = Path("/ws/uv.lock")
 
-LINUX_311 = {
-    "implementation_name": "cpython",
-    "implementation_version": "3.11.7",
-    "os_name": "posix",
-    "platform_machine": "x86_64",
-    "platform_python_implementation": "CPython",
-    "platform_release": "6.1.0",
-    "platform_system": "Linux",
-    "platform_version": "#1 SMP",
-    "python_full_version": "3.11.7",
-    "python_version": "3.11",
-    "sys_platform": "linux",
-}
 WINDOWS_312 = {
     **LINUX_311,
     "os_name": "nt",

@@ -23,20 +23,7 @@ from nox_workspace._markers import (
     consistent,
     item_code,
 )
-
-LINUX_311 = {
-    "implementation_name": "cpython",
-    "implementation_version": "3.11.7",
-    "os_name": "posix",
-    "platform_machine": "x86_64",
-    "platform_python_implementation": "CPython",
-    "platform_release": "6.1.0",
-    "platform_system": "Linux",
-    "platform_version": "#1 SMP",
-    "python_full_version": "3.11.7",
-    "python_version": "3.11",
-    "sys_platform": "linux",
-}
+from tests.support import LINUX_311
 
 
 def atoms(marker: str) -> frozenset[Atom]:
