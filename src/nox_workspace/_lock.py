@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from packaging.utils import canonicalize_name
-
 from nox_workspace._errors import LockError
 from nox_workspace._index import (
     RELOCK_HINT,
@@ -42,6 +40,7 @@ from nox_workspace._walk import (
     Selection,
     frozen_environment,
     member_edges,
+    member_number,
     walk,
 )
 
@@ -86,11 +85,11 @@ class Lock:
 
     def groups_of(self, member: str) -> frozenset[str]:
         """The dependency groups a member defines (empty ones included)."""
-        return self.index.group_names[self._number(member)]
+        return self.index.group_names[member_number(self.index, member)]
 
     def extras_of(self, member: str) -> frozenset[str]:
         """The extras (optional dependencies) a member defines."""
-        return self.index.extra_names[self._number(member)]
+        return self.index.extra_names[member_number(self.index, member)]
 
     @property
     def root_groups(self) -> frozenset[str]:
@@ -197,18 +196,6 @@ class Lock:
         ``dynamic`` (filled in by its build backend), where the file alone cannot tell.
         """
         return member_edges(self.index)
-
-    def _number(self, member: str) -> int:
-        name = canonicalize_name(member)
-        try:
-            return self.index.member_index[name]
-        except KeyError:
-            known = ", ".join(self.members) or "none"
-            raise LockError(
-                f"{member!r} is not a workspace member in the lock (members: {known})",
-                path=self.path,
-                hint=RELOCK_HINT,
-            ) from None
 
 
 def _defaults(

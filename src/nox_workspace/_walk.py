@@ -51,6 +51,7 @@ __all__ = [
     "Selection",
     "frozen_environment",
     "member_edges",
+    "member_number",
     "walk",
 ]
 
@@ -123,7 +124,7 @@ def walk(index: LockIndex, selection: Selection) -> tuple[LockedPackage, ...]:
     lock is not PEP 508.
     """
     if selection.members:
-        targets = list(dict.fromkeys(_target(index, name) for name in selection.members))
+        targets = list(dict.fromkeys(member_number(index, name) for name in selection.members))
         single = len(targets) == 1
     elif selection.all_packages:
         targets = [index.member_index[name] for name in index.members]
@@ -186,7 +187,8 @@ def _walk(
     return _unpack(index, bits & ~index.virtual_mask)
 
 
-def _target(index: LockIndex, member: str) -> int:
+def member_number(index: LockIndex, member: str) -> int:
+    """The index number of workspace member ``member``; a one-line error for a non-member."""
     name = canonicalize_name(member)
     try:
         return index.member_index[name]
