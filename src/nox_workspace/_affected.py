@@ -8,7 +8,7 @@ from what it syncs and reads. A scope is affected when:
    groups included) in the old and the new lock differs as sets of (name, version, source),
    or a locked entry in it (dependencies, markers, files) changed. Scopes with equal syncs
    share this work;
-2. a file of a member its closure installs changed (``_scope.file_owner`` says whose a file
+2. a file of a member its closure installs changed (``Workspace.path_owner`` says whose a file
    is; a file in a member's folder at the base revision, from the old lock, counts too), or
    a file of a locked path source in it;
 3. a file it reads changed (``tests`` and ``paths`` of ``[tool.nox-workspace]``);
@@ -45,7 +45,6 @@ from nox_workspace._scope import (
     GLOBAL_FILES,
     ROOT_PYPROJECT,
     Scope,
-    file_owner,
     installed_members,
     member_scopes,
     path_sources,
@@ -190,7 +189,7 @@ def _sort_changes(
 ) -> _Changes:
     """Global files, each member's files (its folder now and at the base), and the rest."""
     members = {member.name: member for member in workspace.members}
-    current = file_owner(workspace)
+    current = workspace.path_owner()
     old_folders: tuple[tuple[str, str], ...] = ()
     if old_lock is not None:
         previous = {

@@ -29,7 +29,6 @@ from nox_workspace._scope import (
     GLOBAL_FILES,
     ROOT_PYPROJECT,
     Scope,
-    file_owner,
     installed_members,
     path_sources,
 )
@@ -102,7 +101,7 @@ def key_state(
         (*GLOBAL_FILES, *workspace.settings.global_globs, *extra_globals),
         source=workspace.pyproject,
     )
-    owner_of = file_owner(workspace)
+    owner_of = workspace.path_owner()
     per_member: dict[str, list[str]] = {member.name: [] for member in workspace.members}
     root = root_change(workspace, None, "").now or {}
     global_parts = [f"{ROOT_PYPROJECT} [{name}]\0{text}" for name, text in sorted(root.items())]

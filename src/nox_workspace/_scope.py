@@ -17,29 +17,26 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from nox_workspace._glob import clean_relpath, escape_glob, member_folders, owner
+from nox_workspace._glob import clean_relpath, escape_glob
 from nox_workspace._lock import LockedPackage
 from nox_workspace._sync import Sync, Target
-from nox_workspace._workspace import Member, Workspace
+from nox_workspace._workspace import ROOT_PYPROJECT, Member, Workspace
 
 __all__ = [
     "GLOBAL_FILES",
     "GLOBAL_TABLES",
     "ROOT_PYPROJECT",
     "Scope",
-    "file_owner",
     "installed_members",
     "member_scopes",
     "path_sources",
     "root_tables",
 ]
 
-#: The root's ``pyproject.toml``: global by table, never a member's file.
-ROOT_PYPROJECT: Final = "pyproject.toml"
 #: Files at the workspace root that change what uv does for every session.
 GLOBAL_FILES: Final = ("uv.toml", ".python-version")
 #: Tables of the root ``pyproject.toml`` that uv or the sessions read (prefixes of dotted
@@ -95,33 +92,6 @@ def reads_of(member: Member, session: str) -> tuple[str, ...]:
 def _join(folder: str, relative: str) -> str:
     joined = posixpath.normpath(posixpath.join(folder, relative))
     return "" if joined == "." else joined
-
-
-def file_owner(workspace: Workspace) -> Callable[[str], str | None]:
-    """Which member a root-relative path belongs to, or ``None``: one rule for both sides.
-
-    The deepest member folder that holds the path wins. A root member's own files are the
-    files directly at the root and its package folders as build backends find them by
-    default (``src/`` and ``<import name>/``); other root folders (``tests/``, ``docs/``)
-    belong to no member until a session says it reads them or the root declares them global.
-    The root ``pyproject.toml`` belongs to no member: it counts by table.
-    """
-    root = workspace.root_member
-    folders = member_folders(
-        {member.name: member.relpath for member in workspace.members if member is not root}
-    )
-    package_dirs = ("src", root.name.replace("-", "_")) if root is not None else ()
-
-    def owner_of(path: str) -> str | None:
-        if path == ROOT_PYPROJECT:
-            return None
-        holder = owner(path, folders)
-        if holder is not None or root is None or path.startswith("../"):
-            return holder
-        first, slash, _ = path.partition("/")
-        return root.name if not slash or first in package_dirs else None
-
-    return owner_of
 
 
 def member_scopes(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -40,6 +40,7 @@ from nox_workspace._toml import load_toml, load_toml_if_present
 
 __all__ = [
     "CACHE_NAME",
+    "ROOT_PYPROJECT",
     "Edge",
     "EdgeKind",
     "Member",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 EdgeKind = Literal["dependency", "extra", "group"]
+#: The root's ``pyproject.toml``: global by table, never a member's file.
+ROOT_PYPROJECT: Final = "pyproject.toml"
 #: How discovery reads one ``pyproject.toml``: its table, or ``None`` when there is no file.
 _Read = Callable[[Path], "dict[str, Any] | None"]
 #: The parse cache's file name inside its folder (Nox's ``.nox/``).
@@ -221,13 +224,37 @@ class Workspace:
         return tuple(sorted(chosen.values(), key=lambda member: member.name))
 
     def owner_of(self, path: str) -> Member | None:
-        """The member whose folder holds ``path`` (root-relative, ``/``-separated).
-
-        The longest folder wins when folders nest; a root member holds every path inside
-        the root that no other member holds, and none outside it (``../``).
-        """
-        name = owner(path, member_folders({m.name: m.relpath for m in self.members}))
+        """The member whose folder holds ``path`` (root-relative, ``/``-separated); the rule
+        is :meth:`path_owner`'s."""
+        name = self.path_owner()(path)
         return None if name is None else self.member(name)
+
+    def path_owner(self) -> Callable[[str], str | None]:
+        """Which member a root-relative path belongs to, or ``None``: the one rule, prepared
+        once for many paths (the affected planner and the row keys ask it for every file).
+
+        The deepest member folder that holds the path wins. A root member's own files are the
+        files directly at the root and its package folders as build backends find them by
+        default (``src/`` and ``<import name>/``); other root folders (``tests/``, ``docs/``)
+        belong to no member until a session says it reads them or the root declares them
+        global. The root ``pyproject.toml`` belongs to no member: it counts by table.
+        """
+        root = self.root_member
+        folders = member_folders(
+            {member.name: member.relpath for member in self.members if member is not root}
+        )
+        package_dirs = ("src", root.name.replace("-", "_")) if root is not None else ()
+
+        def owner_of(path: str) -> str | None:
+            if path == ROOT_PYPROJECT:
+                return None
+            holder = owner(path, folders)
+            if holder is not None or root is None or path.startswith("../"):
+                return holder
+            first, slash, _ = path.partition("/")
+            return root.name if not slash or first in package_dirs else None
+
+        return owner_of
 
     def with_edges(self, edges: Iterable[Edge]) -> Workspace:
         """A copy whose members also have ``edges`` (each on its source member)."""

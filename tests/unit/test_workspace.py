@@ -226,6 +226,35 @@ def test_owner_of_a_path(workspace_root: Path, path: str, owner: str | None) -> 
     assert (found.name if found else None) == owner
 
 
+@pytest.mark.parametrize(
+    ("path", "owner"),
+    [
+        ("README.md", "own-root"),
+        ("src/own_root/__init__.py", "own-root"),
+        ("own_root/core.py", "own-root"),
+        ("docs/index.md", None),
+        ("tests/test_x.py", None),
+        ("pyproject.toml", None),
+        ("packages/lib/x.py", "lib"),
+    ],
+)
+def test_a_root_member_owns_its_own_files_not_every_root_folder(
+    tmp_path: Path, path: str, owner: str | None
+) -> None:
+    """One rule for the affected planner and the API: a root member owns the files at the
+    root and its package folders, not ``docs/`` or a root ``tests/``; the root pyproject.toml
+    belongs to no member (it counts by table)."""
+    root_toml = member_toml("own-root") + '[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+    write_tree(
+        tmp_path,
+        {"pyproject.toml": root_toml, "packages/lib/pyproject.toml": member_toml("lib")},
+    )
+    workspace = discover(tmp_path)
+    found = workspace.owner_of(path)
+    assert (found.name if found else None) == owner
+    assert workspace.path_owner()(path) == owner
+
+
 def test_a_gitignore_with_a_bad_class_is_one_line(tmp_path: Path) -> None:
     """A folder without ``pyproject.toml`` is checked against ``.gitignore``; a rule whose
     class has no translation (``[z-a]``) names the file instead of raising ``re.error``.
