@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from nox_workspace import _registry
+from nox_workspace._dist import installed_version
 from nox_workspace._errors import ConfigError, NoxWorkspaceError
 from nox_workspace._graph import FORMATS, render_graph
 from nox_workspace._matrix import FORMATS as MATRIX_FORMATS
@@ -47,7 +48,7 @@ def _version() -> str:
     from importlib import metadata
 
     try:
-        return metadata.version("nox-workspace")
+        return installed_version("nox-workspace", Path(__file__).parent)
     except metadata.PackageNotFoundError:  # pragma: no cover - a source tree without install
         return "unknown"
 

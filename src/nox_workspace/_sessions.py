@@ -9,7 +9,6 @@ leaked packages, changes into the member's folder and calls the function.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import os
@@ -27,6 +26,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from nox_workspace import _registry
+from nox_workspace._dist import installed_version
 from nox_workspace._errors import ConfigError, NoxWorkspaceError
 from nox_workspace._registry import GeneratedSession
 from nox_workspace._sync import Sync, Target
@@ -315,7 +315,7 @@ def matrix_session(name: str = "matrix", *, default: bool = False) -> None:
 def _check_nox() -> None:
     """Fail with one line when the installed Nox is older than :data:`MINIMUM_NOX`."""
     try:
-        found = Version(_nox_version())
+        found = Version(installed_version("nox", Path(nox.__file__).parent))
     except (metadata.PackageNotFoundError, InvalidVersion):
         return
     if found < MINIMUM_NOX:
@@ -323,18 +323,6 @@ def _check_nox() -> None:
             f"nox {found} is too old; nox-workspace needs nox >= {MINIMUM_NOX}",
             hint=f"upgrade it with `pip install -U 'nox>={MINIMUM_NOX}'`",
         )
-
-
-def _nox_version() -> str:
-    """The installed Nox's version, from the ``nox-VERSION.dist-info`` folder beside the
-    ``nox`` package: one folder listing, where ``importlib.metadata`` searches every entry of
-    ``sys.path`` (milliseconds, on every load of the noxfile). Falls back to the search."""
-    site = Path(nox.__file__).parent.parent
-    with contextlib.suppress(OSError), os.scandir(site) as entries:
-        for entry in entries:
-            if entry.name.startswith("nox-") and entry.name.endswith(".dist-info"):
-                return entry.name[len("nox-") : -len(".dist-info")]
-    return metadata.version("nox")
 
 
 def _envdir(argv: Sequence[str]) -> Path:

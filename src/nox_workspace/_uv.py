@@ -29,6 +29,7 @@ from typing import IO
 
 from packaging.version import Version
 
+from nox_workspace._dist import installed_version
 from nox_workspace._errors import UvError
 
 __all__ = [
@@ -134,12 +135,12 @@ def _find() -> tuple[str, str | None]:
             )
         return found, None
     try:
-        from uv import find_uv_bin
+        import uv as package
     except ImportError:
         pass
     else:
         try:
-            return find_uv_bin(), metadata.version("uv")
+            return package.find_uv_bin(), installed_version("uv", Path(package.__file__).parent)
         except (FileNotFoundError, metadata.PackageNotFoundError):
             pass
     found = shutil.which("uv")
@@ -160,8 +161,8 @@ def find_uv() -> str:
 def check_uv() -> Version:
     """Check once that uv is new enough; fail with one line when it is missing or too old.
 
-    The ``uv`` package's binary has the package's version, read from its metadata; any other
-    uv is asked with ``uv --version``.
+    The ``uv`` package's binary has the package's version, read from its ``dist-info`` folder
+    name; any other uv is asked with ``uv --version``.
     """
     uv, known = _find()
     if known is not None:

@@ -19,6 +19,8 @@ from pathlib import Path
 from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
 
+from nox_workspace._dist import split_dist_info
+
 __all__ = ["SEED_PACKAGES", "Venv"]
 
 #: Distributions virtualenv and ``venv`` seed into every environment; uv keeps them on exact
@@ -105,9 +107,9 @@ class Venv:
                 continue
             for entry in entries:
                 name = entry.name
-                if name.endswith(".dist-info") and "-" in name:
-                    stem, _, version = name[: -len(".dist-info")].partition("-")
-                    found[canonicalize_name(stem)] = version
+                wheel = split_dist_info(name)
+                if wheel is not None:
+                    found[wheel[0]] = wheel[1]
                 elif name.endswith((".egg-info", ".egg-link")):
                     legacy.append((name, entry.path))
         for name, path in legacy:

@@ -8,7 +8,7 @@ import pytest
 
 import nox_workspace
 from nox_workspace import ConfigError, Sync, Target, discover, pythons
-from nox_workspace._sessions import _envdir, _fresh_venvs_requested, _nox_version
+from nox_workspace._sessions import _envdir, _fresh_venvs_requested
 from tests.support import member_toml, write_tree
 
 
@@ -87,13 +87,6 @@ def test_the_discovery_cache_lives_in_noxs_envdir(
     Nox loads the noxfile from; a session's own arguments after ``--`` are not Nox's."""
     monkeypatch.chdir(tmp_path)
     assert _envdir(argv) == tmp_path / envdir
-
-
-def test_noxs_version_is_read_from_its_dist_info_folder() -> None:
-    """The one-listing lookup gives what ``importlib.metadata`` gives."""
-    from importlib import metadata
-
-    assert _nox_version() == metadata.version("nox")
 
 
 def test_member_settings(tmp_path: Path) -> None:
