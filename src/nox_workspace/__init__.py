@@ -15,8 +15,8 @@ this with import-linter):
 - Leaves. ``_errors``: the exceptions and their one-line messages. ``_toml``: the only TOML
   reader (UTF-8, byte-order mark). ``_glob``: every path rule: uv's ``members`` and
   ``exclude`` globs, ``.gitignore``, the ``global`` globs, the one glob translator, and which
-  member folder holds a path. ``_markers``: marker evaluation. ``_dist``: an installed distribution's
-  version from its ``*.dist-info`` folder name (Nox's, uv's, and a venv's packages).
+  member folder holds a path. ``_markers``: marker evaluation. ``_dist``: an installed
+  distribution's version from its ``*.dist-info`` folder name (Nox's, uv's, a venv's).
 - Model (no Nox, argparse or subprocess). ``_settings``: ``[tool.nox-workspace]``, parsed and
   checked once. ``_pyproject``: one ``pyproject.toml``'s tables, checked as uv checks them.
   ``_workspace``: discovery, the member graph, ``select`` (``members=`` and ``--member``),

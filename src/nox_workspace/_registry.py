@@ -66,18 +66,24 @@ class GeneratedSession:
 
 
 _SESSIONS: list[GeneratedSession] = []
+#: The names taken, per noxfile load (by the identity of its globals, which the records in
+#: :data:`_SESSIONS` keep alive): a set lookup, where a scan of every session registered so
+#: far made registering N sessions cost N squared comparisons.
+_NAMES: set[tuple[int, str]] = set()
 _DISCOVERED: list[tuple[Path, object, Workspace]] = []
 
 
 def add(session: GeneratedSession) -> None:
     """Record ``session``; a second session of the same name from one noxfile load is an error."""
-    if any(known.name == session.name and known.origin is session.origin for known in _SESSIONS):
+    key = (id(session.origin), session.name)
+    if key in _NAMES:
         raise ConfigError(
             f"two sessions are both named {session.name!r}",
             path=session.target.workspace.root / "noxfile.py",
             hint="give one of them another name= or union=",
         )
     _SESSIONS.append(session)
+    _NAMES.add(key)
 
 
 def set_params(names: Iterable[str], params: tuple[str, ...]) -> None:
@@ -114,6 +120,7 @@ def discover_once(start: Path, origin: object, cache: Path | None = None) -> Wor
 def reset() -> None:
     """Forget every registered session and every cached discovery."""
     _SESSIONS.clear()
+    _NAMES.clear()
     _DISCOVERED.clear()
 
 
