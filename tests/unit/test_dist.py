@@ -48,8 +48,9 @@ def test_installed_version_reads_the_folder_not_metadata(tmp_path: Path) -> None
 
 def test_installed_version_falls_back_to_metadata(tmp_path: Path) -> None:
     """Without a dist-info folder beside the package (an editable install), metadata answers;
-    a distribution that is not installed at all raises metadata's own error."""
+    a distribution that is not installed at all (its folder gone too) raises metadata's own
+    error."""
     source = Path(nox_workspace.__file__).parent
     assert installed_version("nox-workspace", source) == metadata.version("nox-workspace")
     with pytest.raises(metadata.PackageNotFoundError):
-        installed_version("surely-not-installed-anywhere", tmp_path / "missing")
+        installed_version("surely-not-installed-anywhere", tmp_path / "gone" / "pkg")
