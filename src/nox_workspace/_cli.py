@@ -12,20 +12,23 @@ import argparse
 import contextlib
 import json
 import os
-import runpy
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from nox_workspace import _registry
-from nox_workspace._dist import installed_version
 from nox_workspace._errors import ConfigError, NoxWorkspaceError
 from nox_workspace._graph import FORMATS, render_graph
 from nox_workspace._matrix import FORMATS as MATRIX_FORMATS
 from nox_workspace._matrix import GITLAB_TEMPLATE_JOB, MatrixOptions, run_matrix
-from nox_workspace._registry import GeneratedSession
 from nox_workspace._workspace import Workspace, discover
+
+if TYPE_CHECKING:
+    from nox_workspace._registry import GeneratedSession
+
+# What only some commands need is imported by them: `members`, `graph`, `closure` and
+# `affected` start no Nox, load no noxfile and read uv.lock only when they need it, so they
+# cost little more than Python's start-up and discovery.
 
 __all__ = ["load_noxfile", "main", "matrix_from_posargs"]
 
@@ -44,8 +47,22 @@ def _prog(argv0: str) -> str:
     return "python -m nox_workspace" if name in ("__main__.py", "", "-c") else name
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version is looked up only when asked for (a metadata search costs
+    more than the rest of ``members``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        print(f"{parser.prog} {_version()}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def _version() -> str:
     from importlib import metadata
+
+    from nox_workspace._dist import installed_version
 
     try:
         return installed_version("nox-workspace", Path(__file__).parent)
@@ -60,9 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 on success, 1 when check finds a leak, 2 on a bad workspace or "
         "bad arguments.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
-    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version")
     common = _Parser(add_help=False)
     common.add_argument(
         "--root",
@@ -295,6 +310,10 @@ def load_noxfile(path: Path) -> tuple[GeneratedSession, ...]:
         raise ConfigError(
             "noxfile not found", path=path, hint="run from the workspace root or pass --noxfile"
         )
+    import runpy
+
+    from nox_workspace import _registry
+
     start = _registry.count()
     try:
         # The noxfile's own prints go to stderr: stdout carries the matrix, JSON or YAML.
@@ -358,6 +377,8 @@ def matrix_from_posargs(posargs: Sequence[str], name: str, noxfile: Path) -> str
     parser = _SessionParser(prog=f"nox -s {name} --", add_help=False)
     add_matrix_arguments(parser, noxfile=False)
     args = parser.parse_args(list(posargs))
+    from nox_workspace import _registry
+
     return run_matrix(matrix_options(args), _registry.registered(), noxfile=noxfile)
 
 
@@ -501,7 +522,7 @@ def _run(args: argparse.Namespace) -> str:
     if args.verbose:
         for skipped in workspace.skipped:
             print(f"ignored {skipped}", file=sys.stderr)
-    if args.command in ("members", "graph"):
+    if args.command in ("members", "graph") and workspace.dynamic_members:
         from nox_workspace._closure import complete_edges
 
         workspace = complete_edges(workspace)

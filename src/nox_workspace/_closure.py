@@ -61,7 +61,7 @@ def complete_edges(workspace: Workspace, lock: Lock | None = None) -> Workspace:
     its ``pyproject.toml``; the lock has them. Without such members nothing is read. Without
     a readable lock the workspace is returned as it is.
     """
-    dynamic = {member.name for member in workspace.members if member.dynamic_dependencies}
+    dynamic = workspace.dynamic_members
     if not dynamic:
         return workspace
     if lock is None:

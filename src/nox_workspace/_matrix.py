@@ -48,19 +48,21 @@ import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from nox_workspace._affected import (
-    Affected,
-    affected_since,
-)
-from nox_workspace._closure import target_closure
 from nox_workspace._errors import ConfigError
-from nox_workspace._git import FileIndexer, file_index
-from nox_workspace._keys import KeyState, key_state, noxfile_global, row_key
-from nox_workspace._registry import GeneratedSession
-from nox_workspace._scope import Scope
-from nox_workspace._workspace import Workspace
+
+if TYPE_CHECKING:
+    from nox_workspace._affected import Affected
+    from nox_workspace._git import FileIndexer
+    from nox_workspace._keys import KeyState
+    from nox_workspace._registry import GeneratedSession
+    from nox_workspace._scope import Scope
+    from nox_workspace._workspace import Workspace
+
+# The planners (keys, closures, git, affected) are imported by the functions that plan: the
+# command line builds its parser from this module's formats for every command, and
+# `members` or `graph` must not pay for reading locks and git.
 
 __all__ = [
     "FORMATS",
@@ -155,6 +157,10 @@ def build_rows(
     workspace's files with their blob ids (default :func:`file_index`). ``states``, when
     given, receives each workspace's key state (its parsed lock, for the planner).
     """
+    from nox_workspace._closure import target_closure
+    from nox_workspace._git import file_index
+    from nox_workspace._keys import key_state, noxfile_global, row_key
+
     states = {} if states is None else states
     rows: list[Row] = []
     ordered = [g for g in generated if not g.target.all_packages]
@@ -229,6 +235,8 @@ def keep_affected(rows: Sequence[Row], affected: Affected) -> list[Row]:
 
 def row_scopes(generated: Sequence[GeneratedSession], rows: Sequence[Row]) -> list[Scope]:
     """The scopes of the sessions behind ``rows``, for the affected planner."""
+    from nox_workspace._scope import Scope
+
     wanted = {row.scope for row in rows}
     return [
         Scope.of(session.name, session.target, session.function)
@@ -498,6 +506,9 @@ def _plan_since(
 
     The lock the keys parsed is handed on, so it is read once.
     """
+    from nox_workspace._affected import affected_since
+    from nox_workspace._keys import noxfile_global
+
     workspace = _one_workspace(generated, "--since")
     globs, _ = noxfile_global(workspace, noxfile)
     state = states.get(workspace.root)

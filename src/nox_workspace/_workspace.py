@@ -13,7 +13,6 @@ import marshal
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -163,6 +162,12 @@ class Workspace:
     def names(self) -> tuple[str, ...]:
         """Member names, sorted."""
         return tuple(member.name for member in self.members)
+
+    @property
+    def dynamic_members(self) -> frozenset[str]:
+        """Members whose build backend fills in their dependencies: only ``uv.lock`` shows
+        all of their edges (see ``Member.dynamic_dependencies``)."""
+        return frozenset(member.name for member in self.members if member.dynamic_dependencies)
 
     @property
     def root_member(self) -> Member | None:
@@ -673,6 +678,8 @@ class _ParseCache:
             except ValueError:
                 continue  # a TOML date or time: marshal cannot hold it, so read it each time
             entries[key] = entry
+        import tempfile  # only here: the command line and the guard never write the cache
+
         try:
             handle, temporary = tempfile.mkstemp(prefix=f".{CACHE_NAME}.", dir=self._folder)
         except OSError:

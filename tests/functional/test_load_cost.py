@@ -148,3 +148,54 @@ def test_commands_that_load_no_noxfile_import_no_nox(
     )
     assert proc.returncode == 0, proc.stderr
     assert "nox imported: False" in proc.stderr
+
+
+#: What listing or drawing the members needs none of (no dynamic dependencies to complete
+#: from the lock): the lock reader, git, sessions and planners.
+NOT_FOR_MEMBERS = {
+    "_affected",
+    "_closure",
+    "_git",
+    "_index",
+    "_keys",
+    "_lock",
+    "_lockdiff",
+    "_markers",
+    "_reach",
+    "_registry",
+    "_scope",
+    "_sync",
+    "_walk",
+}
+
+
+@pytest.mark.parametrize("command", [["members"], ["graph"], ["members", "--json"]])
+def test_members_and_graph_import_no_lock_reader_git_or_planner(
+    project: NoxProject, command: list[str]
+) -> None:
+    """``members`` and ``graph`` cost Python's start-up and discovery, little more: the
+    parser no longer pulls in the matrix planner's imports, nor a package-metadata search
+    for ``--version``."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from nox_workspace._cli import main
+        status = main({command!r})
+        loaded = sorted(n.split(".")[1] for n in sys.modules if n.startswith("nox_workspace."))
+        print("loaded:", " ".join(loaded), file=sys.stderr)
+        sys.exit(status)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "foo" in proc.stdout
+    loaded = loaded_modules(proc.stderr)
+    assert "_workspace" in loaded
+    assert loaded & NOT_FOR_MEMBERS == set()

@@ -162,6 +162,7 @@ def test_dynamic_dependencies_take_their_edges_from_the_lock(tmp_path: Path) -> 
     )
     workspace = discover(tmp_path)
     assert workspace.member("app").depends_on == ()
+    assert workspace.dynamic_members == {"app"}
     lock = parse_lock(
         {
             "version": 1,
