@@ -5,7 +5,14 @@ reading every ``pyproject.toml`` of the workspace and parsing it with ``tomllib`
 else. Both run in this process, interleaved, on the same files; the script prints the medians
 and the ratio, and with ``--profile`` the hot spots of ``discover`` under cProfile.
 
-Usage: ``python benchmarks/bench_discovery.py [--members N] [--repeat K] [--profile]``.
+It also times the command line as a user starts it: ``python -m nox_workspace members``
+against a Python that only imports discovery and discovers the same workspace (Python's
+start-up plus discovery, the floor of any command), each in a fresh process. Target: at most
+1.20 times that floor (the issue asks for "little more"; ``python -m`` itself adds ``runpy``
+and any command line ``argparse``, about 9 ms together).
+
+Usage: ``python benchmarks/bench_discovery.py [--members N] [--repeat K] [--cli-repeat K]
+[--profile]``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import cProfile
 import io
 import os
 import pstats
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +41,7 @@ from _common import Row, interleave, load_note, make_workspace, median, print_ta
 from nox_workspace._workspace import discover
 
 TARGET = 1.5
+CLI_TARGET = 1.20
 
 
 def parse_only(files: Sequence[Path]) -> int:
@@ -47,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--members", type=int, default=80, help="workspace size (default 80)")
     parser.add_argument("--repeat", type=int, default=300, help="timed repeats (default 300)")
+    parser.add_argument(
+        "--cli-repeat", type=int, default=21, help="timed repeats of the command line (default 21)"
+    )
     parser.add_argument("--profile", action="store_true", help="also print cProfile hot spots")
     args = parser.parse_args(argv)
 
@@ -107,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             None,
         )
         print_table([row, cached], peer_label="tomllib")
+        print_table([cli_row(root, args.cli_repeat)], peer_label="floor")
         floor = median(results["tomllib"])
         print(
             f"discover() spends {median(results['discover']) - floor:.4f} s beyond parsing "
@@ -115,6 +128,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile or row.status == "over":
             print_profile(root)
     return 0
+
+
+def cli_row(root: Path, repeat: int) -> Row:
+    """``members`` as a user runs it, against Python's start-up plus discovery alone."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    floor = f"from nox_workspace._workspace import discover; discover({str(root)!r})"
+
+    def run(argv: Sequence[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=root, env=env, check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    results = interleave(
+        {
+            "members": lambda: run([sys.executable, "-m", "nox_workspace", "members"]),
+            "floor": lambda: run([sys.executable, "-c", floor]),
+        },
+        repeat,
+        warmup=2,
+    )
+    return Row(
+        "python -m nox_workspace members vs start-up + discover()",
+        results["members"],
+        results["floor"],
+        CLI_TARGET,
+    )
 
 
 def print_profile(root: Path, rounds: int = 50) -> None:
