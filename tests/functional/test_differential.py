@@ -249,10 +249,22 @@ def touch_cache_key(world: World, session: str) -> None:
 
 
 def swap_interpreter(world: World, session: str) -> None:
+    """Point the venv's ``python`` at another interpreter, or back at the tests' own.
+
+    Another build of the tests' own minor version is left out: started in a venv whose
+    ``pyvenv.cfg`` names the tests' interpreter as its home, it would load that one's standard
+    library (a system Python's, say), which it cannot run; neither uv nor Python can query
+    such a venv, so it models no swap a user makes.
+    """
     versions = Path.home() / ".pyenv" / "versions"
     candidates = [Path(sys.executable).resolve()]
+    own_minor = f"{sys.version_info.major}.{sys.version_info.minor}."
     if versions.is_dir():
-        candidates += [p / "bin" / "python3" for p in sorted(versions.glob("3.1[0-9].*"))]
+        candidates += [
+            p / "bin" / "python3"
+            for p in sorted(versions.glob("3.1[0-9].*"))
+            if not p.name.startswith(own_minor)
+        ]
     link = world.venv(session) / "bin" / "python"
     if link.is_symlink() or link.exists():
         link.unlink()
