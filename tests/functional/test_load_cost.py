@@ -72,6 +72,30 @@ def loaded_modules(stderr: str) -> set[str]:
     return set(line.split()[1:])
 
 
+def run_cli(project: NoxProject, command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the command line's ``command`` in a fresh Python in ``project``; its stderr ends
+    with whether Nox was imported and which of the package's modules were (``loaded:``)."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from nox_workspace._cli import main
+        status = main({command!r})
+        print("nox imported:", "nox" in sys.modules, file=sys.stderr)
+        loaded = sorted(n.split(".")[1] for n in sys.modules if n.startswith("nox_workspace."))
+        print("loaded:", " ".join(loaded), file=sys.stderr)
+        sys.exit(status)
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def listed(project: NoxProject) -> list[str]:
     out = project.nox("-l").stdout
     return sorted(line.split()[1] for line in out.splitlines() if " test-" in line)
@@ -129,23 +153,7 @@ def test_commands_that_load_no_noxfile_import_no_nox(
 ) -> None:
     git_commit_all(project.root)
     project.accept()
-    code = textwrap.dedent(
-        f"""
-        import sys
-        from nox_workspace._cli import main
-        status = main({command!r})
-        print("nox imported:", "nox" in sys.modules, file=sys.stderr)
-        sys.exit(status)
-        """
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=project.root,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_cli(project, command)
     assert proc.returncode == 0, proc.stderr
     assert "nox imported: False" in proc.stderr
 
@@ -176,24 +184,7 @@ def test_members_and_graph_import_no_lock_reader_git_or_planner(
     """``members`` and ``graph`` cost Python's start-up and discovery, little more: the
     parser no longer pulls in the matrix planner's imports, nor a package-metadata search
     for ``--version``."""
-    code = textwrap.dedent(
-        f"""
-        import sys
-        from nox_workspace._cli import main
-        status = main({command!r})
-        loaded = sorted(n.split(".")[1] for n in sys.modules if n.startswith("nox_workspace."))
-        print("loaded:", " ".join(loaded), file=sys.stderr)
-        sys.exit(status)
-        """
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=project.root,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_cli(project, command)
     assert proc.returncode == 0, proc.stderr
     assert "foo" in proc.stdout
     loaded = loaded_modules(proc.stderr)
