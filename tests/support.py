@@ -439,6 +439,14 @@ def tree_changes(
     return lines
 
 
+def one_line(text: str, fragment: str) -> str:
+    """The one line that says ``fragment``; no traceback anywhere."""
+    found = [line for line in text.splitlines() if fragment in line]
+    assert len(found) == 1, f"expected one line with {fragment!r} in:\n{text}"
+    assert "Traceback" not in text
+    return found[0]
+
+
 def wait_until(condition: Callable[[], bool], what: str, limit: float = 120.0) -> None:
     """Poll ``condition``; a safety net against a hung test, never a check on speed."""
     import time

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.nox_project import NOXFILE, PROBE, NoxProject, build_project
-from tests.support import git, git_commit_all
+from tests.support import git, git_commit_all, one_line
 
 pytestmark = pytest.mark.functional
 
@@ -33,14 +33,6 @@ def project(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> Iterator[N
     built = build_project(tmp_path, wheelhouse, env)
     yield built
     assert built.unchanged_outside_nox(), "a run created, changed or deleted a user file"
-
-
-def one_line(text: str, fragment: str) -> str:
-    """The one line that says ``fragment``; no traceback anywhere."""
-    found = [line for line in text.splitlines() if fragment in line]
-    assert len(found) == 1, f"expected one line with {fragment!r} in:\n{text}"
-    assert "Traceback" not in text
-    return found[0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from nox_workspace._reuse import LOCK_SUFFIX, STATE_FILE
 from tests.functional.nox_project import NoxProject, build_project, check_venv_holds_closure
 from tests.functional.test_user_files import read_only_mounts_work
+from tests.support import one_line
 
 pytestmark = pytest.mark.functional
 
@@ -25,13 +26,6 @@ def project(tmp_path: Path, wheelhouse: Path, env: dict[str, str]) -> Iterator[N
     built.write_noxfile('members=["bar"]')
     yield built
     assert built.unchanged_outside_nox(), "a run created, changed or deleted a user file"
-
-
-def one_line(text: str, fragment: str) -> str:
-    found = [line for line in text.splitlines() if fragment in line]
-    assert len(found) == 1, f"expected one line with {fragment!r} in:\n{text}"
-    assert "Traceback" not in text
-    return found[0]
 
 
 def test_a_uv_that_hangs_is_stopped_with_one_line(project: NoxProject, tmp_path: Path) -> None:
