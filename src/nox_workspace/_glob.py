@@ -111,6 +111,17 @@ def uv_glob_error(pattern: str) -> str | None:
     return None
 
 
+def _refuse_invalid_glob(pattern: str, key: str, source: Path) -> None:
+    """One line naming ``key`` of ``source`` when uv refuses ``pattern`` as a glob."""
+    problem = uv_glob_error(pattern)
+    if problem is not None:
+        raise DiscoveryError(
+            f"{key} holds an invalid glob {pattern!r} ({problem})",
+            path=source,
+            hint="fix the pattern",
+        )
+
+
 def expand_members(root: Path, pattern: str, source: Path) -> list[Path]:
     """Return the directories below ``root`` that the ``members`` glob ``pattern`` matches.
 
@@ -119,13 +130,7 @@ def expand_members(root: Path, pattern: str, source: Path) -> list[Path]:
     symbolic link it matches that cannot be followed (dangling, or a loop), is an error, as
     in uv.
     """
-    problem = uv_glob_error(pattern)
-    if problem is not None:
-        raise DiscoveryError(
-            f"tool.uv.workspace.members holds an invalid glob {pattern!r} ({problem})",
-            path=source,
-            hint="fix the pattern",
-        )
+    _refuse_invalid_glob(pattern, "tool.uv.workspace.members", source)
     parts = [part for part in pattern.replace("\\", "/").split("/") if part not in ("", ".")]
     base = normalize(root)
     if not parts:
@@ -384,13 +389,7 @@ def escape_glob(path: str) -> str:
 def exclude_matcher(root: Path, patterns: list[str], source: Path) -> re.Pattern[str] | None:
     """One regular expression matching the absolute paths that ``exclude`` removes."""
     for pattern in patterns:
-        problem = uv_glob_error(pattern)
-        if problem is not None:
-            raise DiscoveryError(
-                f"tool.uv.workspace.exclude holds an invalid glob {pattern!r} ({problem})",
-                path=source,
-                hint="fix the pattern",
-            )
+        _refuse_invalid_glob(pattern, "tool.uv.workspace.exclude", source)
     return compile_globs(
         (normalize(root / pattern).as_posix() for pattern in patterns),
         cross_separators=True,
